@@ -1,0 +1,82 @@
+"""The `qbjax` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _default_out(command: str) -> Path:
+    return Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _cmd_info(args) -> int:
+    from ._info import environment
+
+    env = environment()
+    if args.json:
+        print(json.dumps(env, indent=2))
+        return 0
+    print(f"qbjax {env['versions']['qbjax']}  (python {env['versions']['python']})")
+    print(f"precision: {env['precision']}   backend: {env['backend']}")
+    print("devices:   " + ", ".join(env["devices"]))
+    print("versions:  " + ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v and k != "qbjax"))
+    print(f"machine:   {env['machine']}  ({env['platform']})")
+    return 0
+
+
+def _cmd_reproduce(args) -> int:
+    from . import reproduce
+    from .reproduce.report import write_manifest
+
+    out = Path(args.out) if args.out else _default_out(f"reproduce-{args.model}")
+    models = sorted(reproduce.MODELS) if args.model == "all" else [args.model]
+    timings = {}
+    reports = {}
+    for model in models:
+        target = out / model if args.model == "all" else out
+        print(f"[qbjax] reproducing {model} -> {target}", flush=True)
+        t0 = time.perf_counter()
+        reports[model] = reproduce.run(model, target, quick=args.quick)
+        timings[model] = round(time.perf_counter() - t0, 3)
+        print(f"[qbjax] {model}: {timings[model]:.1f} s, report {reports[model]}", flush=True)
+    if args.model == "all":
+        lines = ["# qbjax reproductions", ""]
+        lines += [f"- [{m}]({m}/report.md) ({timings[m]:.1f} s)" for m in models]
+        (out / "report.md").write_text("\n".join(lines) + "\n")
+    write_manifest(out, f"reproduce {args.model}", {"model": args.model, "quick": args.quick}, timings)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import reproduce
+
+    parser = argparse.ArgumentParser(prog="qbjax", description="Quantum batteries in JAX.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="devices, precision, versions")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("reproduce", help="recompute a paper's figures and tables")
+    p.add_argument("model", choices=sorted(reproduce.MODELS) + ["all"])
+    p.add_argument("--out", help="output directory (default runs/reproduce-MODEL-<timestamp>)")
+    p.add_argument("--quick", action="store_true", help="reduced grids (documented per model)")
+    p.set_defaults(func=_cmd_reproduce)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("\n[qbjax] interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""Charger-battery qubit pair (Downing & Ukhtary, "Charging a quantum battery from the Bloch sphere").
+
+A charger qubit a starts in cos(theta/2)|0> + e^{i phi} sin(theta/2)|1>, the battery qubit b in |0>;
+
+    H = omega_b (sa^dag sa + sb^dag sb) + J (sa^dag sb + sb^dag sa),      sa = |0><1| (x) 1, etc.
+
+with optional charger decay gamma D[sa] (units: hbar = 1, rates and J in units of energy).  The
+two-qubit space is ordered charger (x) battery.  ``ChargerBattery`` evolves this numerically (core
+``liouvillian`` + ``evolve``); :func:`closed_form` holds the paper's formulas, with the spec's errata:
+
+* Eq. (60) repeats sa^dag sa rho; the dissipator is the standard Lindblad one gamma D[sa].
+* Eqs. (24), (28) lack a factor -i:  <sa^dag sb> = -(i/2) sin^2(theta/2) sin(2Jt),
+  <sb> = -(i/2) e^{i phi} sin(theta) sin(Jt) e^{-i omega_b t}.
+* Eq. (36): sin^2(2Jt) must read sin^2(Jt) (the only form consistent with Eq. (37)).
+* Eqs. (65)-(68) are first order in gamma; their error grows as gamma^2.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._validate import as_float, check, is_concrete
+from ..ergotropy import antiergotropy, capacity, energy, ergotropy, passive_energy
+from ..evolve import evolve as _evolve
+from ..roots import bisect, grid_argmax
+from ..states import concurrence as _concurrence
+from ..states import ket2dm, partial_trace, tensor
+from ..superop import liouvillian as _liouvillian
+
+_SIGMA = jnp.array([[0.0, 1.0], [0.0, 0.0]])  # |0><1|: lowers |1> (excited) to |0>
+_EYE2 = jnp.eye(2)
+
+
+def _field(x, name):
+    return as_float(x, name)
+
+
+class ChargerBattery(eqx.Module):
+    """Charger qubit (Bloch angles ``theta``, ``phi``) coupled by ``J`` to a battery qubit in |0>.
+
+    Fields (JAX arrays, so ``vmap`` over models works): ``theta`` in [0, pi], ``phi``, coupling ``J``
+    >= 0, level splitting ``omega_b``, charger decay rate ``gamma`` >= 0.
+    """
+
+    theta: jax.Array = eqx.field(converter=lambda x: _field(x, "theta"))
+    phi: jax.Array = eqx.field(default=0.0, converter=lambda x: _field(x, "phi"))
+    J: jax.Array = eqx.field(default=1.0, converter=lambda x: _field(x, "J"))
+    omega_b: jax.Array = eqx.field(default=1.0, converter=lambda x: _field(x, "omega_b"))
+    gamma: jax.Array = eqx.field(default=0.0, converter=lambda x: _field(x, "gamma"))
+
+    def __check_init__(self):
+        for name, ok in (("J", lambda v: v >= 0), ("gamma", lambda v: v >= 0)):
+            value = getattr(self, name)
+            if is_concrete(value) and not bool(np.all(ok(np.asarray(value)))):
+                raise ValueError(f"{name} must be >= 0; got {value}")
+
+    def _params(self):
+        J = check(self.J, self.J >= 0, "J must be >= 0")
+        gamma = check(self.gamma, self.gamma >= 0, "gamma must be >= 0")
+        return J, gamma
+
+    # -- operators -------------------------------------------------------------------------------
+    def hamiltonian(self):
+        """H = omega_b (na + nb) + J (sa^dag sb + h.c.), (4, 4), charger (x) battery."""
+        J, _ = self._params()
+        sa = tensor(_SIGMA, _EYE2)
+        sb = tensor(_EYE2, _SIGMA)
+        n = sa.T @ sa + sb.T @ sb
+        hop = sa.T @ sb + sb.T @ sa
+        return (self.omega_b * n + J * hop).astype(jnp.result_type(complex))
+
+    def jump_ops(self):
+        """(1, 4, 4): sqrt(gamma) sa."""
+        _, gamma = self._params()
+        return (jnp.sqrt(gamma) * tensor(_SIGMA, _EYE2))[None].astype(jnp.result_type(complex))
+
+    def liouvillian(self):
+        """(16, 16) Lindblad generator -i[H, .] + gamma D[sa] (row-major vec)."""
+        return _liouvillian(self.hamiltonian(), self.jump_ops())
+
+    def battery_hamiltonian(self):
+        """H_b = omega_b sb^dag sb on the battery qubit, (2, 2)."""
+        return (self.omega_b * _SIGMA.T @ _SIGMA).astype(jnp.result_type(complex))
+
+    def initial_state(self):
+        """|alpha> (x) |0> as a (4, 4) density matrix."""
+        alpha = jnp.stack([jnp.cos(self.theta / 2), jnp.exp(1j * self.phi) * jnp.sin(self.theta / 2)])
+        beta = jnp.array([1.0, 0.0], dtype=alpha.dtype)
+        return ket2dm(tensor(alpha, beta))
+
+    # -- dynamics --------------------------------------------------------------------------------
+    def evolve(self, ts, **kwargs):
+        """Two-qubit states at times ``ts`` (from t = 0), shape (len(ts), 4, 4).
+
+        Keyword arguments go to :func:`qbjax.evolve` (defaults here: rtol 1e-10, atol 1e-12).
+        """
+        kwargs.setdefault("rtol", 1e-10)
+        kwargs.setdefault("atol", 1e-12)
+        return _evolve(self.liouvillian(), self.initial_state(), ts, t0=0.0, **kwargs)
+
+    def battery_state(self, ts, **kwargs):
+        """Reduced battery states (len(ts), 2, 2)."""
+        return partial_trace(self.evolve(ts, **kwargs), (2, 2), keep=1)
+
+    def energy(self, ts, **kwargs):
+        """Battery energy E(t) = Tr(rho_b H_b)."""
+        return energy(self.battery_state(ts, **kwargs), self.battery_hamiltonian())
+
+    def variance(self, ts, **kwargs):
+        """Energy variance <H_b^2> - <H_b>^2 of the battery."""
+        rho = self.battery_state(ts, **kwargs)
+        Hb = self.battery_hamiltonian()
+        return energy(rho, Hb @ Hb) - energy(rho, Hb) ** 2
+
+    def passive_energy(self, ts, **kwargs):
+        return passive_energy(self.battery_state(ts, **kwargs), self.battery_hamiltonian())
+
+    def ergotropy(self, ts, **kwargs):
+        return ergotropy(self.battery_state(ts, **kwargs), self.battery_hamiltonian())
+
+    def antiergotropy(self, ts, **kwargs):
+        return antiergotropy(self.battery_state(ts, **kwargs), self.battery_hamiltonian())
+
+    def capacity(self, ts, **kwargs):
+        return capacity(self.battery_state(ts, **kwargs), self.battery_hamiltonian())
+
+    def concurrence(self, ts, **kwargs):
+        """Wootters concurrence of the two-qubit state."""
+        return _concurrence(self.evolve(ts, **kwargs))
+
+    def power(self, ts, **kwargs):
+        """Charging power P = E / t (t > 0)."""
+        return self.energy(ts, **kwargs) / jnp.asarray(ts)
+
+    def ergotropic_power(self, ts, **kwargs):
+        """Ergotropic charging power ergotropy / t (t > 0)."""
+        return self.ergotropy(ts, **kwargs) / jnp.asarray(ts)
+
+    def optimal_times(self, t_max=None, n_grid: int = 2001):
+        """Numerical optimal times and peaks on (0, t_max] (default t_max = pi / J).
+
+        Returns a dict with ``t_E, E_max`` (energy), ``t_erg, erg_max`` (ergotropy), ``t_P, P_max``
+        (power E/t) and ``t_Pe, Pe_max`` (ergotropic power).  The state at each trial time is the
+        exact propagator exp(L t) applied to the initial state (no closed form is used).
+        """
+        J, _ = self._params()
+        t_max = jnp.pi / J if t_max is None else t_max
+        L = self.liouvillian()
+        rho0 = self.initial_state()
+        Hb = self.battery_hamiltonian()
+
+        def battery(t):
+            rho = _evolve(L, rho0, jnp.reshape(t, (1,)), t0=0.0, solver="expm")[0]
+            return partial_trace(rho, (2, 2), keep=1)
+
+        lo = t_max * 1e-6
+        funcs = {
+            "E": lambda t: energy(battery(t), Hb),
+            "erg": lambda t: ergotropy(battery(t), Hb),
+            "P": lambda t: energy(battery(t), Hb) / t,
+            "Pe": lambda t: ergotropy(battery(t), Hb) / t,
+        }
+        out = {}
+        for key, f in funcs.items():
+            t_opt, f_opt = grid_argmax(f, lo, t_max, n_grid=n_grid)
+            out[f"t_{key}"] = t_opt
+            out[f"{key}_max"] = f_opt
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the paper's closed forms
+# ---------------------------------------------------------------------------------------------
+
+
+def constants():
+    """The paper's numbers, by qbjax's own root finding (bisection to float64 resolution).
+
+    A: tan A = 2A (Eq. 34);  B = sin^2 A / A (Eq. 35);  C: 1 + 2C tan 2C = 0 (Eq. 42);
+    D = -cos(2C) / C (Eq. 44);  K = -A tan(2A) / 4;  L = K / A (Eq. 67).
+    """
+    A = bisect(lambda x: jnp.tan(x) - 2 * x, 1.0, 1.5)
+    C = bisect(lambda x: 1 + 2 * x * jnp.tan(2 * x), jnp.pi / 4 + 1e-6, jnp.pi / 2 - 1e-9)
+    K = -A * jnp.tan(2 * A) / 4
+    return {
+        "A": A,
+        "B": jnp.sin(A) ** 2 / A,
+        "C": C,
+        "D": -jnp.cos(2 * C) / C,
+        "K": K,
+        "L": K / A,
+    }
+
+
+def _f(ts, J, gamma):
+    """f(t) = (J/G) sin(G t) exp(-gamma t / 4), G = sqrt(J^2 - gamma^2/16) (Eq. 69)."""
+    G = jnp.sqrt(J**2 - (gamma / 4) ** 2)
+    return (J / G) * jnp.sin(G * ts) * jnp.exp(-gamma * ts / 4), G
+
+
+def closed_form(theta, ts, J=1.0, omega_b=1.0, gamma=0.0):
+    """The paper's closed forms at times ``ts`` (dict of arrays, broadcasting theta against ts).
+
+    With gamma = 0 these are Eqs. (22)-(23), (30), (33), (36) corrected, (38), (50)-(52), (55)-(57)
+    and (59); with gamma > 0 (requires J > gamma/4, as in the paper) Eqs. (62), (69), (70).  The
+    gamma > 0 concurrence, 2 |c_a c_b| with the single-excitation amplitudes, is derived here (the
+    paper gives none); at gamma = 0 it reduces to Eq. (59).
+    """
+    theta = jnp.asarray(theta, dtype=jnp.result_type(float))
+    ts = jnp.asarray(ts, dtype=theta.dtype)
+    J = jnp.asarray(J, dtype=theta.dtype)
+    gamma = jnp.asarray(gamma, dtype=theta.dtype)
+    if is_concrete(gamma) and is_concrete(J) and bool(np.any(np.asarray(gamma) >= 4 * np.asarray(J))):
+        raise ValueError("closed_form needs J > gamma/4 (the paper's strong-coupling regime)")
+    s2 = jnp.sin(theta / 2) ** 2
+    f, G = _f(ts, J, gamma)
+    inversion = s2 * f**2 - 0.5  # Eq. (55), with f = sin(Jt) at gamma = 0
+    coherence = 0.5 * jnp.abs(jnp.sin(theta) * f)  # Eq. (56)
+    radius = jnp.sqrt(inversion**2 + coherence**2)
+    E = omega_b * s2 * f**2  # Eqs. (30), (62)
+    erg = omega_b * (s2 * f**2 - 0.5 * (1 - jnp.sqrt(1 - 4 * s2**2 * f**2 * (1 - f**2))))  # (38), (69)
+    K = omega_b * jnp.sqrt(1 - 4 * s2**2 * f**2 * (1 - f**2))  # Eqs. (57), (70)
+    c_a = jnp.exp(-gamma * ts / 4) * (jnp.cos(G * ts) - gamma / (4 * G) * jnp.sin(G * ts))
+    return {
+        "energy": E,
+        "variance": omega_b**2 * s2 * f**2 * (1 - s2 * f**2),  # Eq. (36), corrected
+        "passive_energy": omega_b * (0.5 - radius),  # Eq. (48)
+        "active_energy": omega_b * (0.5 + radius),  # Eq. (49)
+        "ergotropy": erg,
+        "antiergotropy": omega_b * (inversion - radius),  # Eq. (51)
+        "capacity": K,
+        "inversion": inversion,
+        "coherence": coherence,
+        "charger_population": s2 * c_a**2,  # Eq. (22) at gamma = 0
+        "concurrence": 2 * s2 * jnp.abs(f * c_a),  # Eq. (59) at gamma = 0
+        "power": E / ts,  # Eq. (33)
+        "ergotropic_power": erg / ts,
+    }
+
+
+def published_variance(theta, ts, J=1.0, omega_b=1.0):
+    """Eq. (36) exactly as printed (with sin^2(2Jt)); kept to show the erratum in reports."""
+    s2 = jnp.sin(jnp.asarray(theta) / 2) ** 2
+    return omega_b**2 * s2 * jnp.sin(J * ts) ** 2 * (1 - s2 * jnp.sin(2 * J * ts) ** 2)
+
+
+def approx_t_Pe(theta, J=1.0):
+    """Eq. (43): the paper's sigmoid approximation of the ergotropic-power optimal time."""
+    theta = jnp.asarray(theta)
+    k = 9 * jnp.sqrt(3.0) / 32
+    num = 5 / 6 + (1 / 6 + k * jnp.pi**2.5) * (theta / jnp.pi) ** 2.5
+    return 7 / 5 * num / (1 + k * theta**2.5) / J
+
+
+def approx_Pe_max(theta, J=1.0, omega_b=1.0):
+    """Eq. (45): the paper's tanh approximation of the peak ergotropic power."""
+    return omega_b * J / 3 * (jnp.tanh(jnp.asarray(theta) - jnp.pi / 2) / jnp.tanh(jnp.pi / 2) + 1)
+
+
+def dissipative_optima(theta, J=1.0, omega_b=1.0, gamma=0.0):
+    """The paper's dissipative optimal-time formulas: exact Eqs. (63), (64) and first-order
+    Eqs. (65)-(68).  Returns a dict."""
+    theta = jnp.asarray(theta, dtype=jnp.result_type(float))
+    s2 = jnp.sin(theta / 2) ** 2
+    G = jnp.sqrt(J**2 - (gamma / 4) ** 2)
+    c = constants()
+    return {
+        "t_E_exact": jnp.arctan(4 * G / gamma) / G if gamma > 0 else jnp.pi / (2 * J),  # Eq. (63)
+        "E_max_exact": omega_b * s2 * jnp.exp(-gamma / (2 * G) * jnp.arctan(4 * G / gamma))
+        if gamma > 0
+        else omega_b * s2,  # Eq. (64)
+        "t_E_first_order": jnp.pi / (2 * J) * (1 - gamma / (2 * jnp.pi * J)),  # Eq. (65)
+        "E_max_first_order": omega_b * s2 * (1 - jnp.pi * gamma / (4 * J)),  # Eq. (66)
+        "t_P_first_order": c["A"] / J * (1 - c["L"] * gamma / J),  # Eq. (67)
+        "P_max_first_order": c["B"] * omega_b * J * s2 * (1 - c["A"] / 2 * gamma / J),  # Eq. (68)
+    }

@@ -1,0 +1,17 @@
+"""`qbjax reproduce`: recompute the papers' figures and tables, one module a paper."""
+
+from __future__ import annotations
+
+import importlib
+
+# model name on the command line -> module in qbjax.reproduce with run(out_dir, quick) -> report path
+MODELS = {
+    "charger": "charger",
+}
+
+
+def run(model: str, out_dir, quick: bool = False):
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose from {sorted(MODELS)} or 'all'")
+    module = importlib.import_module(f".{MODELS[model]}", __name__)
+    return module.run(out_dir, quick=quick)

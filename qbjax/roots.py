@@ -1,0 +1,61 @@
+"""Scalar root finding and maximisation in pure JAX (jit/vmap-able, float64)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+_GOLDEN = 0.5 * (3.0 - 5.0**0.5)
+
+
+def bisect(f: Callable, lo, hi, *, iterations: int = 200):
+    """Root of f in [lo, hi] by bisection (f(lo) and f(hi) of opposite signs).
+
+    200 halvings reach the float64 resolution of any bracket; ``lo``/``hi`` may be batched with
+    ``vmap``.  Returns NaN when the bracket does not change sign.
+    """
+    lo = jnp.asarray(lo, dtype=jnp.result_type(float))
+    hi = jnp.asarray(hi, dtype=lo.dtype)
+    flo = f(lo)
+    valid = jnp.sign(flo) * jnp.sign(f(hi)) <= 0
+
+    def body(_, state):
+        a, b, fa = state
+        mid = 0.5 * (a + b)
+        fm = f(mid)
+        same = jnp.sign(fm) == jnp.sign(fa)
+        return jnp.where(same, mid, a), jnp.where(same, b, mid), jnp.where(same, fm, fa)
+
+    a, b, _ = jax.lax.fori_loop(0, iterations, body, (lo, hi, flo))
+    return jnp.where(valid, 0.5 * (a + b), jnp.nan)
+
+
+def golden_max(f: Callable, lo, hi, *, iterations: int = 100):
+    """Maximiser of a unimodal f on [lo, hi] by golden-section search; returns (x*, f(x*))."""
+    lo = jnp.asarray(lo, dtype=jnp.result_type(float))
+    hi = jnp.asarray(hi, dtype=lo.dtype)
+
+    def body(_, state):
+        a, b = state
+        c = a + _GOLDEN * (b - a)
+        d = b - _GOLDEN * (b - a)
+        left = f(c) >= f(d)
+        return jnp.where(left, a, c), jnp.where(left, d, b)
+
+    a, b = jax.lax.fori_loop(0, iterations, body, (lo, hi))
+    x = 0.5 * (a + b)
+    return x, f(x)
+
+
+def grid_argmax(f: Callable, lo, hi, *, n_grid: int = 2001, iterations: int = 100):
+    """Global maximiser of f on [lo, hi]: the best point of a uniform grid, refined by golden section
+    on the two neighbouring grid cells.  The first maximum wins ties.  Returns (x*, f(x*))."""
+    grid = jnp.linspace(lo, hi, n_grid)
+    values = jax.vmap(f)(grid)
+    k = jnp.argmax(values)
+    step = (hi - lo) / (n_grid - 1)
+    a = jnp.maximum(grid[k] - step, lo)
+    b = jnp.minimum(grid[k] + step, hi)
+    return golden_max(f, a, b, iterations=iterations)
