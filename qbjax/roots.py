@@ -49,11 +49,16 @@ def golden_max(f: Callable, lo, hi, *, iterations: int = 100):
     return x, f(x)
 
 
-def grid_argmax(f: Callable, lo, hi, *, n_grid: int = 2001, iterations: int = 100):
+def grid_argmax(f: Callable, lo, hi, *, n_grid: int = 2001, iterations: int = 80, values=None):
     """Global maximiser of f on [lo, hi]: the best point of a uniform grid, refined by golden section
-    on the two neighbouring grid cells.  The first maximum wins ties.  Returns (x*, f(x*))."""
+    on the two neighbouring grid cells.  The first maximum wins ties.  Returns (x*, f(x*)).
+
+    ``values`` may hold f on ``jnp.linspace(lo, hi, n_grid)`` already (when the caller can compute the
+    grid more cheaply than point by point); otherwise f is vmapped over the grid.
+    """
     grid = jnp.linspace(lo, hi, n_grid)
-    values = jax.vmap(f)(grid)
+    if values is None:
+        values = jax.vmap(f)(grid)
     k = jnp.argmax(values)
     step = (hi - lo) / (n_grid - 1)
     a = jnp.maximum(grid[k] - step, lo)

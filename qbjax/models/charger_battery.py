@@ -139,6 +139,7 @@ class ChargerBattery(eqx.Module):
         """Ergotropic charging power ergotropy / t (t > 0)."""
         return self.ergotropy(ts, **kwargs) / jnp.asarray(ts)
 
+    @eqx.filter_jit
     def optimal_times(self, t_max=None, n_grid: int = 2001):
         """Numerical optimal times and peaks on (0, t_max] (default t_max = pi / J).
 
@@ -149,23 +150,33 @@ class ChargerBattery(eqx.Module):
         J, _ = self._params()
         t_max = jnp.pi / J if t_max is None else t_max
         L = self.liouvillian()
-        rho0 = self.initial_state()
+        x0 = self.initial_state().reshape(16)
         Hb = self.battery_hamiltonian()
-
-        def battery(t):
-            rho = _evolve(L, rho0, jnp.reshape(t, (1,)), t0=0.0, solver="expm")[0]
-            return partial_trace(rho, (2, 2), keep=1)
-
         lo = t_max * 1e-6
+
+        def battery(x):
+            return partial_trace(x.reshape(4, 4), (2, 2), keep=1)
+
+        def at(t):  # exact propagator exp(L t) for the golden-section refinement
+            return battery(jax.scipy.linalg.expm(L * t) @ x0)
+
+        # grid states by repeated application of the one-step propagator exp(L dt)
+        step = jax.scipy.linalg.expm(L * ((t_max - lo) / (n_grid - 1)))
+        first = jax.scipy.linalg.expm(L * lo) @ x0
+        _, xs = jax.lax.scan(lambda x, _: (step @ x, x), first, None, length=n_grid)
+        rho_grid = jax.vmap(battery)(xs)
+        grid = jnp.linspace(lo, t_max, n_grid)
+        e_grid, erg_grid = energy(rho_grid, Hb), ergotropy(rho_grid, Hb)
+
         funcs = {
-            "E": lambda t: energy(battery(t), Hb),
-            "erg": lambda t: ergotropy(battery(t), Hb),
-            "P": lambda t: energy(battery(t), Hb) / t,
-            "Pe": lambda t: ergotropy(battery(t), Hb) / t,
+            "E": (lambda t: energy(at(t), Hb), e_grid),
+            "erg": (lambda t: ergotropy(at(t), Hb), erg_grid),
+            "P": (lambda t: energy(at(t), Hb) / t, e_grid / grid),
+            "Pe": (lambda t: ergotropy(at(t), Hb) / t, erg_grid / grid),
         }
         out = {}
-        for key, f in funcs.items():
-            t_opt, f_opt = grid_argmax(f, lo, t_max, n_grid=n_grid)
+        for key, (f, values) in funcs.items():
+            t_opt, f_opt = grid_argmax(f, lo, t_max, n_grid=n_grid, values=values)
             out[f"t_{key}"] = t_opt
             out[f"{key}_max"] = f_opt
         return out

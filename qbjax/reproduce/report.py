@@ -71,6 +71,7 @@ class Report:
 
     def figure(self, fig, name: str, caption: str) -> None:
         path = self.out_dir / f"{name}.png"
+        fig.tight_layout()
         fig.savefig(path, dpi=110, bbox_inches="tight")
         import matplotlib.pyplot as plt
 
