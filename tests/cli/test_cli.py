@@ -1,0 +1,57 @@
+"""The command line and the README/CI contract."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qbjax.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_info_prints_precision_devices_versions(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "precision: double" in out
+    assert "devices:" in out and "cpu" in out.lower()
+    assert main(["info", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["precision"] == "double" and data["versions"]["jax"]
+
+
+def test_reproduce_charger_writes_report_figures_manifest(tmp_path):
+    out = tmp_path / "charger"
+    assert main(["reproduce", "charger", "--quick", "--out", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    # every paper constant and the formula checks are in the report, and none differs
+    for name in ["A", "B", "C", "D", "K", "L"]:
+        assert re.search(rf"^\| {name} \| ", report, re.M), name
+    assert "Eq. (38) ergotropy" in report and "Eq. (69) ergotropy" in report
+    assert "DIFFERS" not in report
+    assert sorted(p.name for p in out.glob("*.png")) == [
+        "fig2_energetics.png", "fig3_thermodynamics.png", "fig4_mechanisms.png", "fig_dissipation.png"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["command"] == "reproduce charger" and manifest["precision"] == "double"
+    assert manifest["timings_s"]["charger"] > 0
+
+
+def test_unknown_model_is_rejected():
+    with pytest.raises(SystemExit):
+        main(["reproduce", "no-such-model"])
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"^(pip install .*?)\s+#", readme, re.M)
+    assert len(commands) >= 2, "the README must open with the main-job and test commands"
+    test_command = [c for c in commands if "pytest" in c][0].strip()
+    assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_module_entry_point():
+    result = subprocess.run([sys.executable, "-m", "qbjax", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "reproduce" in result.stdout
