@@ -7,6 +7,7 @@ import importlib
 # model name on the command line -> module in qbjax.reproduce with run(out_dir, quick) -> report path
 MODELS = {
     "charger": "charger",
+    "fourlevel": "fourlevel",
 }
 
 
