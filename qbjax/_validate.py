@@ -60,3 +60,16 @@ def check_density_matrix(rho, name: str = "rho", atol: float = 1e-8):
     rho = check(rho, herm, f"{name} is not Hermitian (|rho - rho^dagger| > {atol})")
     tr = jnp.trace(rho, axis1=-2, axis2=-1)
     return check(rho, jnp.abs(tr - 1) <= atol, f"{name} does not have unit trace (|Tr rho - 1| > {atol})")
+
+
+def check_hermitian(x, name: str):
+    """Require ``x`` Hermitian to sqrt(eps) * max(1, max|x|) (eps of its precision); returns ``x``.
+
+    Eigenvalue routines (``eigvalsh``/``eigh``) read one triangle only, so a non-Hermitian input would
+    otherwise give a silent wrong number.
+    """
+    x = jnp.asarray(x)
+    eps = jnp.finfo(jnp.result_type(x.dtype, float)).eps
+    scale = jnp.maximum(1.0, jnp.abs(x).max(axis=(-1, -2)))
+    dev = jnp.abs(x - jnp.conj(jnp.swapaxes(x, -1, -2))).max(axis=(-1, -2))
+    return check(x, dev <= eps**0.5 * scale, f"{name} is not Hermitian")

@@ -18,14 +18,28 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._validate import check_square
+from ._validate import check_hermitian, check_square
 
 
-def _spectra(rho, H):
+def _pair(rho, H):
+    """Square ``rho`` and ``H`` of the same dimension with broadcastable batch shapes."""
     rho = check_square(jnp.asarray(rho), "rho")
     H = check_square(jnp.asarray(H), "H")
     if rho.shape[-1] != H.shape[-1]:
         raise ValueError(f"rho and H must have the same dimension; got {rho.shape} and {H.shape}")
+    try:
+        jnp.broadcast_shapes(rho.shape[:-2], H.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            f"batch shapes of rho {rho.shape[:-2]} and H {H.shape[:-2]} do not broadcast"
+        ) from None
+    return rho, H
+
+
+def _spectra(rho, H):
+    rho, H = _pair(rho, H)
+    rho = check_hermitian(rho, "rho")
+    H = check_hermitian(H, "H")
     r = jnp.linalg.eigvalsh(rho)  # ascending
     e = jnp.linalg.eigvalsh(H)  # ascending
     return r, e
@@ -33,8 +47,7 @@ def _spectra(rho, H):
 
 def energy(rho, H):
     """Mean energy Tr(rho H) (real part), shape ``broadcast(rho.shape[:-2], H.shape[:-2])``."""
-    rho = check_square(jnp.asarray(rho), "rho")
-    H = check_square(jnp.asarray(H), "H")
+    rho, H = _pair(rho, H)
     return jnp.real(jnp.einsum("...ij,...ji->...", rho, H))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
@@ -59,6 +60,7 @@ def _evolve_one(L, x0, ts, t0, solver, rtol, atol, max_steps, dt0, adjoint):
     return (ys[:, :n] + 1j * ys[:, n:]).astype(cdtype)
 
 
+@eqx.filter_jit
 def evolve(
     L: jax.Array | Callable,
     rho0,
@@ -88,6 +90,10 @@ def evolve(
 
     Returns:
         (..., n_t, d, d) complex density matrices.
+
+    The function is ``eqx.filter_jit``-compiled: arrays are traced, everything else (the solver, the
+    tolerances, a callable ``L``) is static, so repeated calls with the same structure reuse the
+    compiled solve.
     """
     rho0 = check_square(jnp.asarray(rho0), "rho0")
     d = rho0.shape[-1]
@@ -98,10 +104,18 @@ def evolve(
     t0 = ts[0] if t0 is None else jnp.asarray(t0, dtype=ts.dtype)
     x0 = vec(rho0.astype(cdtype))
 
+    if callable(L):
+        shape = jax.eval_shape(L, t0).shape
+        if shape != (d * d, d * d):
+            raise ValueError(f"L(t) must return a ({d * d}, {d * d}) superoperator for rho0; got {shape}")
+    else:
+        L = check_square(jnp.asarray(L), "L")
+        if L.shape[-1] != d * d:
+            raise ValueError(f"L of shape {L.shape} does not act on {d}x{d} density matrices (rho0)")
+
     if solver == "expm":
         if callable(L):
             raise ValueError("solver='expm' needs a time-independent L (an array), not a callable")
-        L = check_square(jnp.asarray(L), "L")
         dt = ts - t0
         props = jsl.expm(L[..., None, :, :] * dt[:, None, None])  # (..., n_t, n, n)
         xs = jnp.einsum("...tij,...j->...ti", props, x0)
@@ -117,9 +131,6 @@ def evolve(
         out = jax.vmap(lambda x: _evolve_one(L, x, *args))(flat)
         return unvec(out.reshape(batch + out.shape[-2:]), d)
 
-    L = check_square(jnp.asarray(L), "L")
-    if L.shape[-1] != d * d:
-        raise ValueError(f"L of shape {L.shape} does not act on {d}x{d} density matrices (rho0)")
     batch = jnp.broadcast_shapes(L.shape[:-2], x0.shape[:-1])
     Lb = jnp.broadcast_to(L, batch + L.shape[-2:]).reshape((-1,) + L.shape[-2:])
     xb = jnp.broadcast_to(x0, batch + x0.shape[-1:]).reshape((-1, x0.shape[-1]))

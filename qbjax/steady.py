@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
+import jax.scipy.linalg as jsl
 import numpy as np
 
 from ._validate import check_square, is_concrete
@@ -36,10 +37,19 @@ def null_vector(G, t, *, row: int | None = None):
     dtype = jnp.result_type(G.dtype, t.dtype)
     A = G.astype(dtype).at[..., row, :].set(t.astype(dtype))
     b = jnp.zeros(G.shape[:-1], dtype=dtype).at[..., row].set(1.0)
-    x = jnp.linalg.solve(A, b[..., None])[..., 0]
+    lu, piv = jsl.lu_factor(A)
+    x = jsl.lu_solve((lu, piv), b[..., None])[..., 0]
+    # A non-unique steady state makes A singular; in floating point (e.g. a degenerate generator
+    # written in a rotated basis) partial-pivoting LU then shows a pivot at round-off level instead
+    # of an exact zero, and the solve returns a finite but arbitrary vector.  Flag pivots below
+    # 64 n eps max|A| (unique steady states of physical generators sit many orders above).
+    eps = jnp.finfo(jnp.real(jnp.zeros((), dtype)).dtype).eps
+    pivots = jnp.abs(jnp.diagonal(lu, axis1=-2, axis2=-1)).min(axis=-1)
+    scale = jnp.abs(A).max(axis=(-1, -2))
+    singular = pivots <= 64 * n * eps * scale
     return eqx.error_if(
         x,
-        ~jnp.all(jnp.isfinite(x)),
+        jnp.any(singular) | ~jnp.all(jnp.isfinite(x)),
         "steady state: singular system (the generator has no unique steady state)",
     )
 
