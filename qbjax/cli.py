@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output directory (default runs/reproduce-MODEL-<timestamp>)")
     p.add_argument("--quick", action="store_true", help="reduced grids (documented per model)")
     p.set_defaults(func=_cmd_reproduce)
+    from . import optimize
+    optimize.register(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ import importlib
 MODELS = {
     "charger": "charger",
     "fourlevel": "fourlevel",
+    "micromaser": "micromaser",
 }
 
 
