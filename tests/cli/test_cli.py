@@ -55,3 +55,15 @@ def test_ci_runs_the_readme_test_command():
 def test_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "qbjax", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "reproduce" in result.stdout
+
+
+def test_readme_example_runs():
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    import numpy as np
+
+    # the example's counting statistics: mean emission current = decay rate x excited population
+    rho = np.asarray(namespace["rho_ss"])
+    assert abs(float(namespace["j"][0]) - 0.1 * rho[1, 1].real) < 1e-10
