@@ -7,8 +7,9 @@ import importlib
 # model name on the command line -> module in qbjax.reproduce with run(out_dir, quick) -> report path
 MODELS = {
     "charger": "charger",
-    "fourlevel": "fourlevel",
     "micromaser": "micromaser",
+    "fourlevel": "fourlevel",
+    "multi-cell": "multi_cell",
 }
 
 

@@ -1,0 +1,473 @@
+"""Multi-cell thermal quantum battery (paper 001: Hadipour & Haseli, "Nonequilibrium Quantum Batteries:
+Amplified Work Extraction Through Thermal Reservoir Modulation").
+
+n qubits ("cells"; n = 2: L, R; n = 3: L, M, R), each coupled through sigma_x to its own bosonic bath
+at temperature T_i.  Units: hbar = k_B = 1 (frequencies, couplings, temperatures and rates share one
+unit).  System Hamiltonian, every pair counted ONCE (the paper's sum over i != j is ambiguous; SPEC 4.2):
+
+    H_S = sum_i (w_i / 2) sz_i + sum_{i<j} (lam_ij / 2) sz_i sz_j,
+
+``coupling`` is the symmetric (n, n) matrix lam_ij with zero diagonal.  Basis: the computational basis,
+cell 0 most significant, |0> = spin up (sz = +1, the excited state of a cell), so for three cells the
+basis order is the paper's |1> = |uuu>, |2> = |uud>, ..., |8> = |ddd>.  H_S is diagonal there: its
+eigenstates are the basis states and no eigensolver is needed.
+
+Global Born-Markov-secular master equation (paper Eqs. 4-6, with the ERRATA of SPEC 4.2)::
+
+    d rho / dt = -i [H_S, rho] + sum_i sum_{w > 0} J(w) [ (1 + n_i(w)) D[A_i(w)] + n_i(w) D[A_i(w)^dag] ],
+    A_i(w) = sum_{E_m - E_k = w} |k><k| sx_i |m><m|            (LOWERING: E_m > E_k),
+    J(w) = kappa w (Ohmic),  n_i(w) = 1 / (exp(w / T_i) - 1)   (T_i = 0: n = 0, finite gradients),
+    D[A] rho = A rho A^dag - {A^dag A, rho} / 2.
+
+ERRATA.  The paper prints A_i(w) as a sum over E_k - E_m = w > 0, i.e. a raising operator; with the
+emission rate J (1 + n) that would pump the cells into inverted states at T_L = T_R.  qbjax uses the
+lowering form above (SPEC 4.2).
+
+Secular grouping with static shapes.  sx_i only connects basis states that differ in spin i, so the
+transitions of bath i are the 2^(n-1) pairs (up_i, down_i) of basis states differing in spin i.  For each
+pair p the positive Bohr frequency is w_p = |E(up) - E(down)| and its lowering operator is
+|low_p><high_p|.  Pairs whose Bohr frequencies agree to ``secular_tol`` (absolute, units of energy;
+default 1e-9, far above the ~1e-15 round-off of O(1) parameters and far below any physical splitting
+one would resolve) are summed into one A_i(w): a boolean (n, P, P) mask G[i, p, q] = |w_p - w_q| <=
+tol, and the first pair of each group ("leader") carries the group's operator sum_q G[p, q] |low_q><high_q|
+while the other pairs of the group get rate zero.  Everything has fixed shapes (n baths x P pairs x 2
+directions = n 2^n jump operators), so the model is jit-, vmap- and grad-compatible over omega,
+coupling, T and kappa; the mask is piecewise constant (no gradient flows through it).
+
+Level crossings (degenerate points).  A pair with w_p <= secular_tol has no positive Bohr frequency and
+the secular master equation drops it (the paper sums over w > 0 only).  The generator is then
+discontinuous in the parameters (as w -> 0+ the rate kappa w n(w) tends to kappa T, not 0), and at the
+crossings named in SPEC 4.2 - two cells at lam_LR = w, three equal cells at w = 2 lam - the state
+|d...d> is cut off from every transition, so the steady state is NOT unique (2-dimensional null space;
+the core's :func:`qbjax.steady_state` indeed flags the generator as singular there).  A second way to
+lose uniqueness: a population network with several closed classes (e.g. every bath at T = 0 and a
+degenerate ground state, as for two cells with |lam_LR| > w; or absorption rates that underflow to 0 for
+w / T > 700); it is detected with static shapes by a transitive closure of the rate graph (the steady
+state is diagonal: single spin flips never feed coherences from populations).  Documented choice:
+:meth:`MultiCellBattery.steady_state` (and everything built on it) refuses both:
+``degenerate="raise"`` (default) raises a ``ValueError`` naming the crossing transition or the number
+of closed classes (inside ``jit``: ``eqx.error_if`` with a generic message of the same kind),
+``degenerate="nan"`` returns NaN there (for vmapped scans through such points).  The Liouvillian itself
+is well defined everywhere.
+
+The steady state does not depend on kappa (it scales the whole dissipator; kappa = 1 by default).
+
+Heat currents: J_i = Tr(H_S D_i[rho_ss]), with D_i the dissipator of bath i; POSITIVE when energy flows
+FROM bath i INTO the system.  In the steady state sum_i J_i = 0 (the Hamiltonian part does not change
+the energy).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._validate import as_float, check, is_concrete
+from ..ergotropy import energy as _energy
+from ..ergotropy import ergotropy as _ergotropy
+from ..steady import steady_state as _steady_state
+from ..superop import commutator_superop as _commutator_superop
+from ..superop import dissipator as _dissipator
+from ..superop import vec
+from ..thermal import bose_einstein
+
+_LABELS3 = ("L", "M", "R")
+
+_CROSSING_MSG = (
+    "MultiCellBattery: level crossing - a bath transition has Bohr frequency 0 (|E_up - E_down| <= "
+    "secular_tol; e.g. two cells at lam_LR = omega, three equal cells at omega = 2 lam); the global "
+    "secular master equation drops it and its steady state is not unique there. Move off the crossing "
+    "or use degenerate='nan'."
+)
+_CLASSES_MSG = (
+    "MultiCellBattery: no unique steady state - the transition network has several closed classes "
+    "(e.g. all baths at T = 0 with a degenerate ground state, as for two cells with |lam_LR| > omega, or "
+    "rates that underflow to 0 for omega / T > 700). Use degenerate='nan' to get NaN at such points."
+)
+
+
+def _cell_names(n: int):
+    return _LABELS3 if n == 3 else (("L", "R") if n == 2 else tuple(f"cell{i}" for i in range(n)))
+
+
+def _structure(n: int):
+    """Static integer tables for n cells (NumPy, built once per n).
+
+    Returns ``z`` (d, n) with z[k, i] = +1 (spin up) or -1, and ``up``, ``down`` (n, P): for bath i the
+    P = 2^(n-1) pairs of basis states differing only in spin i, spin i up in ``up[i, p]``.
+    """
+    d = 2**n
+    bits = np.array(list(itertools.product((0, 1), repeat=n)), dtype=np.int64)  # cell 0 most significant
+    z = 1 - 2 * bits  # bit 0 = up = +1
+    up = np.zeros((n, d // 2), dtype=np.int64)
+    down = np.zeros((n, d // 2), dtype=np.int64)
+    for i in range(n):
+        flip = 1 << (n - 1 - i)
+        ups = [k for k in range(d) if bits[k, i] == 0]
+        up[i] = ups
+        down[i] = [k | flip for k in ups]
+    return z.astype(np.float64), up, down
+
+
+def _basis_label(k: int, n: int) -> str:
+    return "".join("u" if ((k >> (n - 1 - i)) & 1) == 0 else "d" for i in range(n))
+
+
+class MultiCellBattery(eqx.Module):
+    """n coupled qubit cells, cell i in contact with a bosonic bath at temperature ``T[i]``.
+
+    Fields (JAX arrays; n is static, read from the shape of ``omega``):
+
+    * ``omega`` (n,): cell splittings w_i > 0;
+    * ``coupling`` (n, n): lam_ij, real symmetric with zero diagonal (each pair enters H_S once);
+    * ``T`` (n,): bath temperatures T_i >= 0 (T = 0 allowed);
+    * ``kappa`` (): Ohmic strength, J(w) = kappa w, kappa > 0;
+    * ``secular_tol`` (static float): tolerance for equal Bohr frequencies / level crossings.
+
+    Construct batches with ``jax.vmap`` over a function that builds the model, e.g.
+    ``jax.vmap(lambda T: MultiCellBattery(w, lam, T).ergotropy())(Ts)``.
+    """
+
+    omega: jax.Array = eqx.field(converter=lambda x: as_float(x, "omega"))
+    coupling: jax.Array = eqx.field(converter=lambda x: as_float(x, "coupling"))
+    T: jax.Array = eqx.field(converter=lambda x: as_float(x, "T"))
+    kappa: jax.Array = eqx.field(default=1.0, converter=lambda x: as_float(x, "kappa"))
+    secular_tol: float = eqx.field(default=1e-9, static=True)
+
+    def __check_init__(self):
+        if self.omega.ndim != 1 or self.omega.shape[0] < 1:
+            raise ValueError(f"omega must have shape (n,); got {self.omega.shape}")
+        n = self.omega.shape[0]
+        if self.coupling.shape != (n, n):
+            raise ValueError(f"coupling must have shape ({n}, {n}) for n = {n} cells; got {self.coupling.shape}")
+        if self.T.shape != (n,):
+            raise ValueError(f"T must have shape ({n},) for n = {n} cells; got {self.T.shape}")
+        if self.kappa.ndim != 0:
+            raise ValueError(f"kappa must be a scalar; got shape {self.kappa.shape}")
+        if not self.secular_tol > 0:
+            raise ValueError(f"secular_tol must be > 0; got {self.secular_tol}")
+        for name, ok, what in (
+            ("omega", lambda v: v > 0, "> 0"),
+            ("T", lambda v: v >= 0, ">= 0"),
+            ("kappa", lambda v: v > 0, "> 0"),
+        ):
+            value = getattr(self, name)
+            if is_concrete(value) and not bool(np.all(ok(np.asarray(value)))):
+                raise ValueError(f"{name} must be {what}; got {np.asarray(value)}")
+        if is_concrete(self.coupling):
+            c = np.asarray(self.coupling)
+            if not np.all(np.isfinite(c)):
+                raise ValueError("coupling must be finite")
+            if np.any(np.diag(c) != 0):
+                raise ValueError(f"coupling must have a zero diagonal; got diagonal {np.diag(c)}")
+            if not np.allclose(c, c.T, rtol=0, atol=1e-12 * max(1.0, np.abs(c).max())):
+                raise ValueError("coupling must be symmetric (lam_ij = lam_ji)")
+
+    # -- parameters ------------------------------------------------------------------------------
+    @property
+    def n_cells(self) -> int:
+        return self.omega.shape[-1]
+
+    @property
+    def dim(self) -> int:
+        return 2**self.n_cells
+
+    @property
+    def cell_names(self):
+        return _cell_names(self.n_cells)
+
+    def basis_labels(self):
+        """Labels of the basis states, e.g. ('uuu', 'uud', ..., 'ddd'); u = spin up (excited)."""
+        return tuple(_basis_label(k, self.n_cells) for k in range(self.dim))
+
+    def _params(self):
+        """Validated fields (``eqx.error_if`` when traced; concrete values were checked at init)."""
+        omega = check(self.omega, self.omega > 0, "omega must be > 0")
+        T = check(self.T, self.T >= 0, "T must be >= 0")
+        kappa = check(self.kappa, self.kappa > 0, "kappa must be > 0")
+        c = self.coupling
+        sym = jnp.abs(c - c.T).max() <= 1e-12 * jnp.maximum(1.0, jnp.abs(c).max())
+        c = check(c, sym & jnp.all(jnp.diagonal(c) == 0), "coupling must be symmetric with a zero diagonal")
+        return omega, c, T, kappa
+
+    # -- spectrum and transitions ----------------------------------------------------------------
+    def _energies(self, omega, c):
+        z, _, _ = _structure(self.n_cells)
+        z = jnp.asarray(z, dtype=omega.dtype)
+        pair = jnp.triu(c, 1)  # each pair i < j once
+        return 0.5 * z @ omega + 0.5 * jnp.einsum("ki,ij,kj->k", z, pair, z)
+
+    def energies(self):
+        """Eigenvalues E_k of H_S in basis order, shape (2^n,) (real)."""
+        omega, c, _, _ = self._params()
+        return self._energies(omega, c)
+
+    def hamiltonian(self):
+        """H_S = sum_i (w_i/2) sz_i + sum_{i<j} (lam_ij/2) sz_i sz_j, diagonal (2^n, 2^n), complex."""
+        return jnp.diag(self.energies()).astype(jnp.result_type(complex))
+
+    def _transitions(self, E):
+        _, up, down = _structure(self.n_cells)
+        signed = E[up] - E[down]  # (n, P)
+        w = jnp.abs(signed)
+        high = jnp.where(signed >= 0, up, down)
+        low = jnp.where(signed >= 0, down, up)
+        tol = self.secular_tol
+        valid = w > tol
+        group = (jnp.abs(w[:, :, None] - w[:, None, :]) <= tol) & valid[:, :, None] & valid[:, None, :]
+        P = w.shape[-1]
+        earlier = jnp.tril(jnp.ones((P, P), dtype=bool), -1)  # q < p
+        leader = valid & ~jnp.any(group & earlier, axis=-1)
+        return {"w": w, "high": high, "low": low, "valid": valid, "leader": leader, "group": group}
+
+    def transitions(self):
+        """Transition table of every bath, each (n, P) with P = 2^(n-1):
+
+        ``w`` positive Bohr frequencies |E_up - E_down|, ``high``/``low`` the upper and lower basis
+        states, ``valid`` (w > secular_tol), ``leader`` (the first pair of its secular group; carries
+        the group operator), ``group`` (n, P, P) the secular mask G[i, p, q].
+        """
+        return self._transitions(self.energies())
+
+    def level_crossing(self):
+        """True where some bath transition has Bohr frequency <= secular_tol (see module docstring)."""
+        return ~jnp.all(self.transitions()["valid"])
+
+    def _rates(self, tr, T, kappa):
+        w_safe = jnp.where(tr["valid"], tr["w"], 1.0)  # bose_einstein needs omega > 0
+        nbar = bose_einstein(w_safe, T[:, None])
+        J = kappa * w_safe
+        on = tr["leader"]
+        return jnp.where(on, J * (1.0 + nbar), 0.0), jnp.where(on, J * nbar, 0.0)
+
+    def rates(self):
+        """Emission J(w)(1 + n_i(w)) and absorption J(w) n_i(w) rates per (bath, pair), each (n, P).
+
+        Zero for non-leader pairs and for dropped (w <= tol) pairs.
+        """
+        _, _, T, kappa = self._params()
+        return self._rates(self.transitions(), T, kappa)
+
+    def _lowering(self, tr):
+        d = self.dim
+        dtype = jnp.result_type(float)
+        single = jax.nn.one_hot(tr["low"], d, dtype=dtype)[..., :, None] * jax.nn.one_hot(
+            tr["high"], d, dtype=dtype
+        )[..., None, :]  # |low_q><high_q| = |low><low| sx_i |high><high|, (n, P, d, d)
+        grouped = jnp.einsum("ipq,iqab->ipab", tr["group"].astype(dtype), single)
+        return grouped * tr["leader"][..., None, None].astype(dtype)
+
+    def lowering_operators(self):
+        """A_i(w) of every (bath i, pair p), shape (n, P, d, d), real 0/1 entries; zero for non-leader
+        (and dropped) pairs."""
+        return self._lowering(self.transitions())
+
+    def jump_ops(self):
+        """All jump operators with rates folded in, shape (n 2^n, d, d), complex: per bath i the
+        sqrt(J(1 + n_i)) A_i(w) then the sqrt(J n_i) A_i(w)^dag (zeros where masked out).  For use with
+        the core: ``qbjax.liouvillian(m.hamiltonian(), m.jump_ops())`` equals ``m.liouvillian()``."""
+        down, up = self.rates()
+        A = self.lowering_operators()
+
+        def safe_sqrt(r):  # sqrt'(0) = inf would give 0 * inf = NaN gradients where a rate is 0
+            pos = r > 0
+            return jnp.where(pos, jnp.sqrt(jnp.where(pos, r, 1.0)), 0.0)
+
+        Ad = jnp.swapaxes(A, -1, -2)
+        ops = jnp.concatenate([safe_sqrt(down)[..., None, None] * A, safe_sqrt(up)[..., None, None] * Ad], axis=1)
+        return ops.reshape((-1,) + ops.shape[-2:]).astype(jnp.result_type(complex))
+
+    def _parts(self):
+        """One validated pass: H (complex), transitions, flat rates (n, 2P) and the unit dissipators
+        D[A_i(w)], D[A_i(w)^dag] (n, 2P, d^2, d^2) from the core's ``dissipator``.  A_i(w) is real, so
+        the dissipators are built in real arithmetic; they depend on omega and coupling only, so under
+        ``vmap`` over temperatures they are built once and only the rates are batched."""
+        omega, c, T, kappa = self._params()
+        E = self._energies(omega, c)
+        tr = self._transitions(E)
+        down, up = self._rates(tr, T, kappa)
+        A = self._lowering(tr)
+        D = _dissipator(jnp.concatenate([A, jnp.swapaxes(A, -1, -2)], axis=1))
+        H = jnp.diag(E).astype(jnp.result_type(complex))
+        return H, tr, jnp.concatenate([down, up], axis=1), D
+
+    @staticmethod
+    def _assemble(H, rates, D):
+        diss = jnp.einsum("ik,ikab->ab", rates, D)
+        return _commutator_superop(H) + diss.astype(H.dtype)
+
+    def liouvillian(self):
+        """(4^n, 4^n) Lindblad generator, row-major vec, -i[H_S, .] + sum_k rate_k D[A_k] (core
+        ``commutator_superop``/``dissipator``); equal to the core's ``qbjax.liouvillian(self.hamiltonian(),
+        self.jump_ops())``, but linear in the rates, which keeps gradients exact where a rate vanishes
+        (T = 0) and lets ``vmap`` over temperatures reuse the D[A_k]."""
+        return _liouvillian_jit(self)
+
+    def bath_dissipators(self):
+        """(n, 4^n, 4^n) complex: the dissipator of each bath alone (no Hamiltonian part)."""
+        return _bath_dissipators_jit(self)
+
+    # -- steady state and observables ------------------------------------------------------------
+    def _crossing_message(self, info) -> str:
+        w, high, low, valid = (np.asarray(x) for x in info)
+        names = self.cell_names
+        n = self.n_cells
+        i, p = map(int, np.argwhere(~valid)[0])
+        a, b = _basis_label(int(high[i, p]), n), _basis_label(int(low[i, p]), n)
+        return (
+            f"MultiCellBattery: level crossing at omega={np.asarray(self.omega).tolist()}, "
+            f"coupling={np.asarray(self.coupling).tolist()}: the bath-{names[i]} transition |{a}> <-> |{b}> "
+            f"has Bohr frequency {w[i, p]:.3g} <= secular_tol = {self.secular_tol:g} "
+            "(two cells: lam_LR = omega; three equal cells: omega = 2 lam). The secular master equation "
+            "drops it and its steady state is not unique there (or jumps discontinuously). Move off the "
+            "crossing, or use degenerate='nan' to get NaN at such points."
+        )
+
+    def steady_state(self, degenerate: str = "raise"):
+        """Steady state (2^n, 2^n) (core :func:`qbjax.steady_state`, jit-compiled).
+
+        ``degenerate``: "raise" (default) or "nan": what to do at a level crossing (module docstring).
+        """
+        return self.summary(degenerate)["rho"]
+
+    def populations(self, degenerate: str = "raise"):
+        """Steady-state populations of the basis (= energy eigen-) states, (2^n,), order of basis_labels()."""
+        return self.summary(degenerate)["populations"]
+
+    def energy(self, degenerate: str = "raise"):
+        """Steady-state energy Tr(rho_ss H_S)."""
+        return self.summary(degenerate)["energy"]
+
+    def ergotropy(self, degenerate: str = "raise"):
+        """Ergotropy of the full n-cell steady state w.r.t. H_S (core :func:`qbjax.ergotropy`)."""
+        return self.summary(degenerate)["ergotropy"]
+
+    def heat_currents(self, degenerate: str = "raise"):
+        """(n,) heat currents J_i = Tr(H_S D_i[rho_ss]); > 0: energy flows from bath i into the cells."""
+        return self.summary(degenerate)["heat_currents"]
+
+    def summary(self, degenerate: str = "raise"):
+        """dict: ``rho``, ``populations``, ``energy``, ``ergotropy``, ``heat_currents`` from one
+        compiled steady-state solve.
+
+        Points without a unique steady state - a level crossing (module docstring) or a transition
+        network with several closed classes (e.g. every bath at T = 0 and a degenerate ground state) -
+        raise with ``degenerate="raise"`` (default; a ``ValueError`` naming the cause when the
+        parameters are concrete, ``eqx.error_if`` when traced) and give NaN with ``degenerate="nan"``.
+        """
+        if degenerate not in ("raise", "nan"):
+            raise ValueError(f"degenerate must be 'raise' or 'nan'; got {degenerate!r}")
+        if degenerate == "raise" and is_concrete(self):
+            out, crossing, n_classes = _summary_jit(self, "nan")
+            if bool(crossing):
+                raise ValueError(self._crossing_message(_crossing_info(self)[1]))
+            if int(n_classes) != 1:
+                raise ValueError(
+                    f"MultiCellBattery(omega={np.asarray(self.omega).tolist()}, coupling="
+                    f"{np.asarray(self.coupling).tolist()}, T={np.asarray(self.T).tolist()}): no unique steady "
+                    f"state - the transition network has {int(n_classes)} closed classes (e.g. every bath at "
+                    "T = 0 with a degenerate ground state, or rates that underflow to 0 for omega / T > 700). "
+                    "Use degenerate='nan' to get NaN at such points."
+                )
+            return out
+        return _summary_jit(self, degenerate)[0]
+
+
+@eqx.filter_jit
+def _liouvillian_jit(m: MultiCellBattery):
+    H, _, rates, D = m._parts()
+    return m._assemble(H, rates, D)
+
+
+@eqx.filter_jit
+def _bath_dissipators_jit(m: MultiCellBattery):
+    _, _, rates, D = m._parts()
+    return jnp.einsum("ik,ikab->iab", rates, D).astype(jnp.result_type(complex))
+
+
+def _crossing_info(m: MultiCellBattery):
+    """NumPy evaluation of the transition table for concrete parameters (cheap, no compilation)."""
+    omega, c = np.asarray(m.omega, dtype=float), np.asarray(m.coupling, dtype=float)
+    z, up, down = _structure(m.n_cells)
+    E = 0.5 * z @ omega + 0.5 * np.einsum("ki,ij,kj->k", z, np.triu(c, 1), z)
+    signed = E[up] - E[down]
+    w = np.abs(signed)
+    high, low = np.where(signed >= 0, up, down), np.where(signed >= 0, down, up)
+    valid = w > m.secular_tol
+    return not bool(np.all(valid)), (w, high, low, valid)
+
+
+def _closed_classes(L, d: int):
+    """Number of closed communicating classes of the population (rate) network of L (static shapes).
+
+    The rate b -> a is L[(a, a), (b, b)] (row-major vec); the steady state is unique iff there is exactly
+    one closed class (coherences here are never fed by populations, see the module docstring)."""
+    idx = jnp.arange(d) * (d + 1)
+    P = jnp.real(L[idx][:, idx])
+    adj = (jnp.abs(P.T) > 0) | jnp.eye(d, dtype=bool)  # adj[b, a]: b -> a
+    reach = adj.astype(L.real.dtype)
+    for _ in range(max(1, int(np.ceil(np.log2(d))))):
+        reach = jnp.minimum(reach @ reach, 1.0)
+    R = reach > 0
+    closed = jnp.all(~R | R.T, axis=1)  # every state reachable from k reaches k back
+    mutual = R & R.T
+    first = jnp.argmax(mutual, axis=1)  # smallest member of k's class
+    return jnp.sum(closed & (first == jnp.arange(d)))
+
+
+@eqx.filter_jit
+def _summary_jit(m: MultiCellBattery, degenerate: str):
+    """Solve + observables, plus the flags (level crossing, number of closed classes).
+
+    "raise": ``eqx.error_if`` on either flag (traced parameters).  "nan": where a flag is set the regular
+    stand-in generator -identity is solved (unique steady state) and every output is replaced by NaN, so
+    vmapped scans through such points neither raise nor return an arbitrary vector.
+    """
+    H, tr, rates, D = m._parts()
+    L = m._assemble(H, rates, D)
+    crossing = ~jnp.all(tr["valid"])
+    n_classes = _closed_classes(L, m.dim)
+    bad = crossing | (n_classes != 1)
+    if degenerate == "raise":
+        L = eqx.error_if(L, crossing, _CROSSING_MSG)
+        L = eqx.error_if(L, n_classes != 1, _CLASSES_MSG)
+    else:
+        L = jnp.where(bad, -jnp.eye(L.shape[-1], dtype=L.dtype), L)
+    rho = _steady_state(L)
+    # heat currents J_i = Tr(H D_i[rho]) = sum_k rate_ik Tr(H D[A_ik] rho) (real D, real H)
+    dE = jnp.einsum("ikab,b->ika", D, vec(rho))  # D[A_ik] rho, vectorised
+    HdE = jnp.einsum("ika,a->ik", dE, vec(H.T))  # Tr(H X) = sum_ab H_ba X_ab
+    J = jnp.real(jnp.einsum("ik,ik->i", rates, HdE))
+    out = {
+        "rho": rho,
+        "populations": jnp.real(jnp.diagonal(rho)),
+        "energy": _energy(rho, H),
+        "ergotropy": _ergotropy(rho, H),
+        "heat_currents": J,
+    }
+    if degenerate == "nan":
+        out = jax.tree_util.tree_map(lambda x: jnp.where(bad, jnp.nan, x), out)
+    return out, crossing, n_classes
+
+
+def two_cell(T_L, T_R, lam_LR, omega=1.0, kappa=1.0, **kwargs) -> MultiCellBattery:
+    """The paper's two-cell battery (Eq. 9): w_L = w_R = omega, coupling lam_LR."""
+    lam = jnp.asarray(lam_LR, dtype=jnp.result_type(float))
+    z = jnp.zeros_like(lam)
+    coupling = jnp.stack([jnp.stack([z, lam]), jnp.stack([lam, z])])
+    om = jnp.asarray(omega, dtype=lam.dtype)
+    T = jnp.stack([jnp.asarray(T_L, dtype=lam.dtype), jnp.asarray(T_R, dtype=lam.dtype)])
+    return MultiCellBattery(jnp.stack([om, om]), coupling, T, kappa, **kwargs)
+
+
+def three_cell(T_L, T_M, T_R, lam, omega=1.0, kappa=1.0, **kwargs) -> MultiCellBattery:
+    """The paper's three-cell battery: w_L = w_M = w_R = omega, lam_LM = lam_MR = lam_LR = lam."""
+    lam = jnp.asarray(lam, dtype=jnp.result_type(float))
+    coupling = lam * (1.0 - jnp.eye(3, dtype=lam.dtype))
+    om = jnp.asarray(omega, dtype=lam.dtype)
+    T = jnp.stack([jnp.asarray(t, dtype=lam.dtype) for t in (T_L, T_M, T_R)])
+    return MultiCellBattery(jnp.stack([om, om, om]), coupling, T, kappa, **kwargs)

@@ -1,0 +1,387 @@
+"""Tests of qbjax.models.MultiCellBattery (issue 8, paper 001).
+
+Every reference value is computed here, independently of qbjax:
+* ``_ref_lindblad``: the global secular master equation of SPEC 4.2 built by hand with QuTiP objects
+  (``qt.tensor`` of Pauli matrices; Bohr frequencies grouped by Python-side rounding; QuTiP's
+  ``steadystate``), following the paper's Eqs. (4)-(6) with the SPEC 4.2 lowering-operator erratum;
+* ``_ref_bloch_redfield``: QuTiP's Bloch-Redfield tensor (``qt.bloch_redfield_tensor``, secular cutoff
+  1e-6) with the Ohmic spectrum S(w) = kappa w (1 + n(w)), S(-w) = kappa w n(w), then ``steadystate``;
+* Gibbs states exp(-H/T)/Z from SciPy's ``expm`` of the test's own Hamiltonian;
+* ergotropy from NumPy's ``eigvalsh`` (ABN formula);
+* gradients from central (or, at T = 0, one-sided) finite differences of those references.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+
+qt = pytest.importorskip("qutip")
+
+import qbjax as qb  # noqa: E402
+from qbjax.models.multi_cell import MultiCellBattery, three_cell, two_cell  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------------------
+# independent references (QuTiP / NumPy)
+# ---------------------------------------------------------------------------------------------
+def _ops(n):
+    sz, sx, eye = qt.sigmaz(), qt.sigmax(), qt.qeye(2)
+    emb = lambda o, i: qt.tensor(*[o if j == i else eye for j in range(n)])  # noqa: E731
+    return [emb(sz, i) for i in range(n)], [emb(sx, i) for i in range(n)]
+
+
+def _ref_hamiltonian(omega, coupling):
+    """H_S = sum_i w_i/2 sz_i + sum_{i<j} lam_ij/2 sz_i sz_j (QuTiP: sigmaz = diag(1, -1), |0> = up)."""
+    n = len(omega)
+    sz, _ = _ops(n)
+    H = sum(omega[i] / 2 * sz[i] for i in range(n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            H = H + coupling[i][j] / 2 * sz[i] * sz[j]
+    return H
+
+
+def _nbar(w, T):
+    return 0.0 if T == 0 or w / T > 700 else 1.0 / np.expm1(w / T)
+
+
+def _ref_collapse(omega, coupling, T, kappa=1.0):
+    """Per bath: the list of collapse operators sqrt(rate) A_i(w), sqrt(rate) A_i(w)^dag (paper Eq. 5,
+    lowering A_i(w) per SPEC 4.2 erratum), grouping equal Bohr frequencies by rounding to 1e-9."""
+    n = len(omega)
+    H = _ref_hamiltonian(omega, coupling)
+    E = np.real(H.diag())
+    _, sx = _ops(n)
+    per_bath = []
+    for i in range(n):
+        X = sx[i].full()
+        groups = {}
+        for k in range(2**n):
+            for m in range(2**n):
+                w = E[m] - E[k]
+                if abs(X[k, m]) > 0 and w > 1e-9:
+                    key = round(w, 9)
+                    groups.setdefault(key, np.zeros((2**n, 2**n), dtype=complex))
+                    groups[key][k, m] += X[k, m]  # |k><k| sx_i |m><m|
+        cs = []
+        for w, A in groups.items():
+            A = qt.Qobj(A, dims=H.dims)
+            nb = _nbar(w, T[i])
+            cs.append(np.sqrt(kappa * w * (1 + nb)) * A)
+            if nb > 0:
+                cs.append(np.sqrt(kappa * w * nb) * A.dag())
+        per_bath.append(cs)
+    return H, per_bath
+
+
+def _ref_lindblad(omega, coupling, T, kappa=1.0):
+    H, per_bath = _ref_collapse(omega, coupling, T, kappa)
+    return qt.steadystate(H, [c for cs in per_bath for c in cs]).full()
+
+
+def _ref_bloch_redfield(omega, coupling, T, kappa=1.0):
+    n = len(omega)
+    H = _ref_hamiltonian(omega, coupling)
+    _, sx = _ops(n)
+
+    def spectrum(Ti):
+        def S(w):  # QuTiP 5 passes the frequency as the argument named "w"; w > 0: emission
+            if w > 0:
+                return kappa * w * (1 + _nbar(w, Ti))
+            if w < 0:
+                return kappa * (-w) * _nbar(-w, Ti)
+            return 0.0
+
+        return S
+
+    R = qt.bloch_redfield_tensor(H, [(sx[i], spectrum(T[i])) for i in range(n)], sec_cutoff=1e-6, fock_basis=True)
+    return qt.steadystate(R).full()
+
+
+def _ref_ergotropy(rho, H):
+    r = np.linalg.eigvalsh(rho)[::-1]
+    e = np.linalg.eigvalsh(H)
+    return float(np.real(np.trace(rho @ H)) - np.sum(r * e))
+
+
+def _ref_erg3(TL, TM, TR, lam, w=1.0):
+    c = lam * (1 - np.eye(3))
+    rho = _ref_lindblad([w] * 3, c, [TL, TM, TR])
+    return _ref_ergotropy(rho, _ref_hamiltonian([w] * 3, c).full())
+
+
+def _random_params(rng, n, degenerate):
+    if degenerate:  # equal splittings and equal couplings: degenerate Bohr frequencies (grouped A_i(w))
+        w = rng.uniform(0.6, 1.4)
+        omega = [w] * n
+        lam = rng.uniform(-0.3, 0.3) * w
+        coupling = lam * (1 - np.eye(n))
+    else:
+        omega = list(rng.uniform(0.5, 1.5, n))
+        c = np.triu(rng.uniform(-0.4, 0.4, (n, n)), 1)
+        coupling = c + c.T
+    T = list(rng.uniform(0.0, 2.0, n))
+    T[rng.integers(n)] = 0.0 if rng.random() < 0.5 else T[0]  # T = 0 baths, equal temperatures
+    return omega, coupling, T
+
+
+# compiled entry points shared by the tests (one compilation each per number of cells)
+def _erg3_fn(p):
+    return three_cell(p[0], p[1], p[2], p[3]).ergotropy()
+
+
+_grad3 = jax.jit(jax.grad(_erg3_fn))
+_erg3_vmap_nan = jax.jit(jax.vmap(lambda a, b, c, l: three_cell(a, b, c, l).ergotropy(degenerate="nan")))
+_erg_traced = jax.jit(lambda om, c, T: MultiCellBattery(om, c, T).ergotropy())  # "raise" path, traced
+
+
+# ---------------------------------------------------------------------------------------------
+# steady state vs QuTiP
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("degenerate", [False, True])
+def test_steady_state_vs_qutip_lindblad(n, degenerate):
+    rng = np.random.default_rng(100 * n + degenerate)
+    for _ in range(4):
+        omega, coupling, T = _random_params(rng, n, degenerate)
+        kappa = rng.uniform(0.3, 2.0)
+        m = MultiCellBattery(omega, coupling, T, kappa)
+        rho = np.asarray(m.steady_state())
+        ref = _ref_lindblad(omega, coupling, T, kappa)
+        np.testing.assert_allclose(rho, ref, atol=1e-8, rtol=0)
+        H = _ref_hamiltonian(omega, coupling).full()
+        np.testing.assert_allclose(np.asarray(m.hamiltonian()), H, atol=1e-14)
+        assert abs(float(m.ergotropy()) - _ref_ergotropy(ref, H)) < 1e-8
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_steady_state_vs_qutip_bloch_redfield(n):
+    rng = np.random.default_rng(7 + n)
+    for degenerate in (False, True):
+        omega, coupling, T = _random_params(rng, n, degenerate)
+        rho = np.asarray(MultiCellBattery(omega, coupling, T).steady_state())
+        np.testing.assert_allclose(rho, _ref_bloch_redfield(omega, coupling, T), atol=1e-8, rtol=0)
+
+
+def test_liouvillian_action_vs_qutip_with_degenerate_grouping():
+    # three equal cells: the two L-flips at Bohr frequency w form ONE operator A_L(w) (cross terms act on
+    # coherences between the degenerate states |u,ud>, |u,du>).  The steady state is diagonal either way
+    # (single flips never feed coherences from populations), so compare the generator itself: its action
+    # on a random Hermitian matrix vs QuTiP's ``liouvillian`` of the reference collapse operators.
+    rng = np.random.default_rng(5)
+    for omega, coupling, T in (([1.0] * 3, 0.2 * (1 - np.eye(3)), [1.5, 0.2, 0.7]), _random_params(rng, 3, False)):
+        H, per_bath = _ref_collapse(omega, coupling, T)
+        Lq = qt.liouvillian(H, [c for cs in per_bath for c in cs])
+        X = rng.normal(size=(8, 8)) + 1j * rng.normal(size=(8, 8))
+        X = X + X.conj().T
+        ref = qt.vector_to_operator(Lq * qt.operator_to_vector(qt.Qobj(X, dims=H.dims))).full()
+        L = np.asarray(MultiCellBattery(omega, coupling, T).liouvillian())
+        np.testing.assert_allclose((L @ X.reshape(-1)).reshape(8, 8), ref, atol=1e-12)
+
+
+def test_paper_points_two_cell_spec_facts():
+    # SPEC 4.2 (independent solver): zero at lam_LR = 0.1, ~0.04 at lam_LR = 1.2 (T_L = 2, T_R = 0)
+    for lam, T in ((0.1, (2.0, 0.0)), (1.2, (2.0, 0.0)), (1.2, (0.3, 1.7))):
+        c = [[0, lam], [lam, 0]]
+        ref = _ref_lindblad([1.0, 1.0], c, list(T))
+        W_ref = _ref_ergotropy(ref, _ref_hamiltonian([1.0, 1.0], c).full())
+        assert abs(float(two_cell(T[0], T[1], lam).ergotropy()) - W_ref) < 1e-8
+    assert abs(float(two_cell(2.0, 0.0, 0.1).ergotropy())) < 1e-12
+    assert 0.03 < float(two_cell(2.0, 0.0, 1.2).ergotropy()) < 0.05
+
+
+# ---------------------------------------------------------------------------------------------
+# equilibrium, trace, positivity, heat currents
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [2, 3])
+def test_equal_temperatures_give_gibbs_and_zero_ergotropy(n):
+    rng = np.random.default_rng(3 + n)
+    for degenerate in (False, True):
+        omega, coupling, _ = _random_params(rng, n, degenerate)
+        Tb = rng.uniform(0.2, 2.0)
+        m = MultiCellBattery(omega, coupling, [Tb] * n)
+        H = _ref_hamiltonian(omega, coupling).full()
+        gibbs = scipy.linalg.expm(-H / Tb)
+        gibbs /= np.trace(gibbs)
+        np.testing.assert_allclose(np.asarray(m.steady_state()), gibbs, atol=1e-10)
+        assert abs(float(m.ergotropy())) < 1e-12
+        np.testing.assert_allclose(np.asarray(m.heat_currents()), 0.0, atol=1e-12)
+
+
+def test_zero_temperature_gives_ground_state():
+    m = three_cell(0.0, 0.0, 0.0, 0.1)
+    rho = np.asarray(m.steady_state())
+    ground = np.zeros((8, 8))
+    ground[7, 7] = 1.0  # |ddd>, energy -3w/2 + 3 lam/2 (nondegenerate for lam < w/2)
+    np.testing.assert_allclose(rho, ground, atol=1e-12)
+    assert abs(float(m.ergotropy())) < 1e-12
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_trace_hermiticity_positivity_and_heat_currents(n):
+    rng = np.random.default_rng(11 + n)
+    for degenerate in (False, True, False):
+        omega, coupling, T = _random_params(rng, n, degenerate)
+        m = MultiCellBattery(omega, coupling, T)
+        s = m.summary()
+        rho = np.asarray(s["rho"])
+        assert abs(np.trace(rho) - 1) < 1e-12
+        assert np.abs(rho - rho.conj().T).max() < 1e-13
+        assert np.linalg.eigvalsh(rho).min() > -1e-12
+        np.testing.assert_allclose(np.asarray(s["populations"]), np.real(np.diag(rho)), atol=0)
+        assert float(s["ergotropy"]) >= -1e-12
+        # heat currents from the reference collapse operators: J_i = Tr(H D_i[rho_ref])
+        H, per_bath = _ref_collapse(omega, coupling, T)
+        rho_ref = qt.Qobj(_ref_lindblad(omega, coupling, T), dims=H.dims)
+        J_ref = [sum((H * qt.lindblad_dissipator(c) (rho_ref)).tr() for c in cs).real if cs else 0.0
+                 for cs in per_bath]
+        np.testing.assert_allclose(np.asarray(s["heat_currents"]), J_ref, atol=1e-8)
+        assert abs(float(np.sum(s["heat_currents"]))) < 1e-10
+
+
+def test_heat_current_sign_convention():
+    J = np.asarray(two_cell(2.0, 0.0, 1.2).heat_currents())  # hot left bath
+    assert J[0] > 1e-4 and J[1] < -1e-4  # > 0: energy flows from the bath into the cells
+
+
+def test_liouvillian_equals_core_construction_and_kappa_independence():
+    m = MultiCellBattery([1.0, 0.8, 1.2], 0.3 * (1 - np.eye(3)), [0.5, 0.0, 1.1], kappa=0.7)
+    np.testing.assert_allclose(
+        np.asarray(m.liouvillian()), np.asarray(qb.liouvillian(m.hamiltonian(), m.jump_ops())), atol=1e-13
+    )
+    m2 = MultiCellBattery([1.0, 0.8, 1.2], 0.3 * (1 - np.eye(3)), [0.5, 0.0, 1.1], kappa=3.0)
+    np.testing.assert_allclose(np.asarray(m.steady_state()), np.asarray(m2.steady_state()), atol=1e-12)
+
+
+def test_vmap_over_temperatures_and_coupling():
+    TL = jnp.array([0.0, 0.5, 1.5])
+    TM = jnp.array([1.0, 0.75, 0.5])
+    TR = jnp.array([0.0, 0.2, 1.0])
+    lam = jnp.array([0.1, 0.3, 1.1])
+    W = _erg3_vmap_nan(TL, TM, TR, lam)
+    for k in range(3):
+        assert abs(float(W[k]) - _ref_erg3(float(TL[k]), float(TM[k]), float(TR[k]), float(lam[k]))) < 1e-8
+
+
+# ---------------------------------------------------------------------------------------------
+# gradients (vs finite differences of the QuTiP reference)
+# ---------------------------------------------------------------------------------------------
+def _fd_grad(f, x, h=1e-5, one_sided=()):
+    g = np.zeros(len(x))
+    for k in range(len(x)):
+        e = np.zeros(len(x))
+        e[k] = h
+        if k in one_sided:  # second-order forward difference (at T = 0 the domain is T >= 0)
+            g[k] = (-3 * f(x) + 4 * f(x + e) - f(x + 2 * e)) / (2 * h)
+        else:
+            g[k] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+def test_gradients_vs_finite_differences():
+    x = np.array([1.3, 0.8, 0.4, 0.15])
+    assert float(_erg3_fn(x)) > 1e-3
+    g = np.asarray(_grad3(jnp.asarray(x)))
+    g_ref = _fd_grad(lambda p: _ref_erg3(*p), x)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-5, atol=1e-7)
+
+
+def test_gradients_at_zero_temperature():
+    # T_R = 0: n_R = 0 with zero derivative; the gradient is finite and matches a one-sided difference
+    x = np.array([1.0, 1.0, 0.0, 0.1])
+    g = np.asarray(_grad3(jnp.asarray(x)))
+    assert np.all(np.isfinite(g))
+    g_ref = _fd_grad(lambda p: _ref_erg3(*p), x, h=1e-4, one_sided=(2,))
+    np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-6)
+    # all baths at T = 0: gradients of the ground state exist and are finite (zero for T)
+    g0 = np.asarray(_grad3(jnp.array([0.0, 0.0, 0.0, 0.1])))
+    assert np.all(np.isfinite(g0))
+    np.testing.assert_allclose(g0[:3], 0.0, atol=1e-12)
+    # heat currents and two-cell gradients are finite at T = 0 too
+    gJ = jax.jacobian(lambda T: two_cell(T[0], T[1], 1.2).heat_currents())(jnp.array([2.0, 0.0]))
+    assert np.all(np.isfinite(np.asarray(gJ)))
+
+
+# ---------------------------------------------------------------------------------------------
+# degenerate points and bad input
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make",
+    [lambda: two_cell(1.0, 0.0, 1.0), lambda: three_cell(1.0, 1.0, 0.0, 0.5), lambda: two_cell(1.0, 0.3, -1.0)],
+    ids=["two-cell lam=w", "three-cell w=2lam", "two-cell lam=-w"],
+)
+def test_level_crossings_raise_with_clear_message(make):
+    m = make()
+    with pytest.raises(ValueError, match="level crossing"):
+        m.steady_state()
+    with pytest.raises(ValueError, match="level crossing"):
+        m.ergotropy()
+    # the core's solver flags the generator as singular there too (non-unique steady state)
+    with pytest.raises(Exception, match="singular"):
+        jax.block_until_ready(qb.steady_state(m.liouvillian()))
+    # traced: eqx.error_if with the model's message
+    with pytest.raises(Exception, match="level crossing"):
+        jax.block_until_ready(_erg_traced(m.omega, m.coupling, m.T))
+    # documented alternative: NaN at the crossing
+    assert np.isnan(float(m.ergotropy(degenerate="nan")))
+    assert np.all(np.isnan(np.asarray(m.steady_state(degenerate="nan"))))
+
+
+def test_nan_mode_in_a_vmapped_scan_and_near_crossing():
+    lam = jnp.array([0.49, 0.5, 0.51])
+    W = _erg3_vmap_nan(jnp.ones(3), jnp.ones(3), jnp.zeros(3), lam)
+    assert np.isnan(float(W[1])) and np.isfinite(float(W[0])) and np.isfinite(float(W[2]))
+    assert abs(float(W[0]) - _ref_erg3(1.0, 1.0, 0.0, 0.49)) < 1e-8
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(omega=[1.0, 1.0], coupling=[[0, 0.1], [0.1, 0]], T=[-0.1, 0.0]), "T must be >= 0"),
+        (dict(omega=[1.0, 1.0], coupling=[[0, 0.1], [0.1, 0]], T=[0.1, 0.0], kappa=0.0), "kappa must be > 0"),
+        (dict(omega=[1.0, 1.0], coupling=[[0, 0.1], [0.1, 0]], T=[0.1, 0.0], kappa=-1.0), "kappa must be > 0"),
+        (dict(omega=[1.0, 1.0], coupling=[[0, 0.1], [0.2, 0]], T=[0.1, 0.0]), "coupling must be symmetric"),
+        (dict(omega=[1.0, 1.0], coupling=[[0.3, 0.1], [0.1, 0]], T=[0.1, 0.0]), "coupling must have a zero diagonal"),
+        (dict(omega=[1.0, 1.0], coupling=[[0, 0.1, 0], [0.1, 0, 0]], T=[0.1, 0.0]), r"coupling must have shape \(2, 2\)"),
+        (dict(omega=[1.0, 1.0], coupling=[[0, 0.1], [0.1, 0]], T=[0.1, 0.0, 0.2]), r"T must have shape \(2,\)"),
+        (dict(omega=[[1.0, 1.0]], coupling=[[0, 0.1], [0.1, 0]], T=[0.1, 0.0]), r"omega must have shape \(n,\)"),
+        (dict(omega=[1.0, 0.0], coupling=[[0, 0.1], [0.1, 0]], T=[0.1, 0.0]), "omega must be > 0"),
+        (dict(omega=[1.0, 1.0], coupling=[[0, 0.1], [0.1, 0]], T=[np.nan, 0.0]), "T contains NaN"),
+        (dict(omega=[1.0, 1.0], coupling=[[0, 0.1], [0.1, 0]], T=[0.1, 0.0], kappa=[1.0, 1.0]), "kappa must be a scalar"),
+    ],
+)
+def test_bad_input_raises_naming_the_parameter(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MultiCellBattery(**kwargs)
+
+
+def test_bad_input_traced_raises():
+    om, c = jnp.array([1.0, 1.0]), jnp.array([[0, 0.1], [0.1, 0]])
+    with pytest.raises(Exception, match="T must be >= 0"):
+        jax.block_until_ready(_erg_traced(om, c, jnp.array([-0.5, 0.0])))
+    # all baths at T = 0 with a degenerate ground state (|lam| > w): several closed classes
+    with pytest.raises(ValueError, match="closed classes"):
+        two_cell(0.0, 0.0, 1.5).ergotropy()
+    assert np.isnan(float(two_cell(0.0, 0.0, 1.5).ergotropy(degenerate="nan")))
+    with pytest.raises(Exception, match="closed classes"):
+        jax.block_until_ready(_erg_traced(om, 1.5 * c / 0.1, jnp.zeros(2)))
+    with pytest.raises(ValueError, match="degenerate must be"):
+        two_cell(1.0, 0.0, 0.1).steady_state(degenerate="ignore")
+
+
+@pytest.mark.slow
+def test_many_random_points_vs_qutip():
+    rng = np.random.default_rng(2026)
+    t0 = time.perf_counter()
+    for _ in range(30):
+        n = int(rng.integers(2, 4))
+        omega, coupling, T = _random_params(rng, n, bool(rng.integers(2)))
+        rho = np.asarray(MultiCellBattery(omega, coupling, T).steady_state())
+        np.testing.assert_allclose(rho, _ref_lindblad(omega, coupling, T), atol=1e-8, rtol=0)
+    assert time.perf_counter() - t0 < 600
