@@ -26,17 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from qbjax.models.four_level import sample_table_one as table_one
 
-def table_one(n, seed):
-    rng = np.random.default_rng(seed)
-    p = {k: rng.uniform(0.1, 7.0, n) for k in ("T_c", "T_h", "T_l")}
-    p["p_c"] = rng.uniform(0.1, 1.0, n)
-    p["p_h"] = rng.uniform(0.1, 1.0, n)
-    p["tau"] = rng.uniform(0.01, 2.0, n)
-    p["eps"] = rng.uniform(0.01, 2.0, n)
-    p["eps_b"] = p["eps"] + rng.uniform(0.01, 2.0, n)
-    p["eps_a"] = p["eps_b"] + rng.uniform(0.01, 2.0, n)
-    return p
+
 
 
 # ------------------------------------------------------------------------- the paper's method

@@ -160,6 +160,23 @@ def _checked(params: dict) -> dict:
     return out
 
 
+def sample_table_one(n: int, seed: int) -> dict:
+    """``n`` seeded random configurations from the paper's Table I ranges (NumPy arrays).
+
+    T_c, T_h, T_l ~ U[0.1, 7]; p_c, p_h ~ U[0.1, 1]; tau ~ U[0.01, 2]; eps ~ U[0.01, 2],
+    eps_b = eps + U[0.01, 2], eps_a = eps_b + U[0.01, 2].
+    """
+    rng = np.random.default_rng(seed)
+    p = {k: rng.uniform(0.1, 7.0, n) for k in ("T_c", "T_h", "T_l")}
+    p["p_c"] = rng.uniform(0.1, 1.0, n)
+    p["p_h"] = rng.uniform(0.1, 1.0, n)
+    p["tau"] = rng.uniform(0.01, 2.0, n)
+    p["eps"] = rng.uniform(0.01, 2.0, n)
+    p["eps_b"] = p["eps"] + rng.uniform(0.01, 2.0, n)
+    p["eps_a"] = p["eps_b"] + rng.uniform(0.01, 2.0, n)
+    return p
+
+
 # ---------------------------------------------------------------------------------------------
 # generators (pure functions, broadcasting over leading dimensions)
 # ---------------------------------------------------------------------------------------------

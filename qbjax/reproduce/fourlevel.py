@@ -21,6 +21,7 @@ from ..models.four_level import (
     four_level_features,
     physical_generator,
     published_generator,
+    sample_table_one,
 )
 from .report import Report
 
@@ -39,16 +40,6 @@ SPEC_STATS = {
 }
 
 
-def _table_one(n, seed):
-    rng = np.random.default_rng(seed)
-    p = {k: rng.uniform(0.1, 7.0, n) for k in ("T_c", "T_h", "T_l")}
-    p["p_c"] = rng.uniform(0.1, 1.0, n)
-    p["p_h"] = rng.uniform(0.1, 1.0, n)
-    p["tau"] = rng.uniform(0.01, 2.0, n)
-    p["eps"] = rng.uniform(0.01, 2.0, n)
-    p["eps_b"] = p["eps"] + rng.uniform(0.01, 2.0, n)
-    p["eps_a"] = p["eps_b"] + rng.uniform(0.01, 2.0, n)
-    return p
 
 
 def run(out_dir, quick: bool = False):
@@ -176,7 +167,7 @@ def run(out_dir, quick: bool = False):
     # features of the two caption sets and of n random Table-I configurations in one batched call
     # per convention (one compilation each)
     n = 500 if quick else 2000
-    p_rand = _table_one(n, seed=2026)
+    p_rand = sample_table_one(n, seed=2026)
     p_all = {k: np.concatenate([[SET1[k], SET2[k]], p_rand[k]]) for k in PARAMETERS}
     batched, timing = {}, {}
     for conv in CONVS:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import qbjax as qb
-from qbjax.models.four_level import FEATURES, PARAMETERS, four_level_features
+from qbjax.models.four_level import FEATURES, PARAMETERS, four_level_features, sample_table_one
 
 NAMES = PARAMETERS  # T_c, T_h, T_l, p_c, p_h, tau, eps, eps_b, eps_a
 TRACE = np.array([1.0, 1.0, 1.0, 1.0, 0.0])
@@ -121,17 +121,7 @@ def np_diag_ergotropy(pops, energies):
     return pops @ energies - np.sort(pops)[::-1] @ np.sort(energies)
 
 
-def table_one(n, seed):
-    """n random configurations from the paper's Table I ranges."""
-    rng = np.random.default_rng(seed)
-    p = {k: rng.uniform(0.1, 7.0, n) for k in ("T_c", "T_h", "T_l")}
-    p["p_c"] = rng.uniform(0.1, 1.0, n)
-    p["p_h"] = rng.uniform(0.1, 1.0, n)
-    p["tau"] = rng.uniform(0.01, 2.0, n)
-    p["eps"] = rng.uniform(0.01, 2.0, n)
-    p["eps_b"] = p["eps"] + rng.uniform(0.01, 2.0, n)
-    p["eps_a"] = p["eps_b"] + rng.uniform(0.01, 2.0, n)
-    return p
+table_one = sample_table_one  # seeded Table-I inputs (not reference values)
 
 
 def row(p, i):
