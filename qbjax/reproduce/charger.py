@@ -13,7 +13,7 @@ from ..ergotropy import capacity, energy, ergotropy, passive_energy
 from ..models import charger_battery as cb
 from ..models.charger_battery import ChargerBattery
 from ..states import concurrence, partial_trace
-from .report import Report
+from .report import Report, pyplot
 
 THETA_LABELS = [(0.0, "0"), (np.pi / 4, "pi/4"), (np.pi / 2, "pi/2"), (3 * np.pi / 4, "3pi/4"), (np.pi, "pi")]
 _COLOURS = ["tab:green", "tab:olive", "tab:blue", "tab:purple", "tab:red"]
@@ -44,10 +44,7 @@ def _stack(dicts):
 
 
 def run(out_dir, quick: bool = False) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t_start = time.perf_counter()
     rep = Report("Charging a quantum battery from the Bloch sphere (paper 004)", out_dir)

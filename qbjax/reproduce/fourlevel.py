@@ -23,7 +23,7 @@ from ..models.four_level import (
     published_generator,
     sample_table_one,
 )
-from .report import Report
+from .report import Report, pyplot
 
 # Fig. 1 caption: eps_1 = eps_2 = 0.1, eps_b = 0.4, eps_a = 1.5, r = g = 1, p_h = 0.61, p_c = 0.97,
 # T_c = 5, T_l = 1, T_h = 6.36, tau = 0.95 (blue); grey: the same with p_h = 0.9, p_c = 0.1, T_c = 0.1,
@@ -43,10 +43,7 @@ SPEC_STATS = {
 
 
 def run(out_dir, quick: bool = False):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t_start = time.perf_counter()
     rep = Report("FourLevelBattery: paper 000 (cavity-coupled four-level quantum battery)", out_dir)

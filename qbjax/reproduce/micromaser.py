@@ -21,7 +21,7 @@ import numpy as np
 from ..models.micromaser import Micromaser, coherent_populations, fine_tuned_g
 from ..optimize import G_PAPER, optimize_micromaser
 from ..states import wigner
-from .report import Report, fmt
+from .report import Report, fmt, pyplot
 
 PAPER_SINGLE = {1: (0.310, 0.145), 10: (0.390, 0.168), 100: (0.470, 0.183), 1000: (0.553, 0.190)}
 PAPER_TWO = {1: [(0.150, 0.079), (0.361, 0.150)], 10: [(0.229, 0.123), (0.414, 0.165)],
@@ -47,10 +47,7 @@ def _wigner(rho, xv):
 
 
 def run(out_dir, quick: bool = False) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t_start = time.perf_counter()
     timings = {}

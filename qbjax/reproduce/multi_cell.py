@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models.multi_cell import three_cell, two_cell
-from .report import Report, fmt
+from .report import Report, fmt, pyplot
 
 CHUNK = 2048  # every batched call is padded to a multiple of this, so each function compiles once
 W = 1.0  # omega_L = omega_M = omega_R = w = 1 (the paper's unit)
@@ -81,10 +81,7 @@ def _interval(x, mask):
 
 
 def run(out_dir, quick: bool = False) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t_start = time.perf_counter()
     timings = {}

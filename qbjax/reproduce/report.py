@@ -27,6 +27,16 @@ def fmt(x, digits: int = 6) -> str:
     return f"{v:.{digits}g}"
 
 
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (imported only when a report is drawn)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 class Report:
     """A markdown report with tables and PNG figures written under ``out_dir``."""
 
@@ -73,9 +83,7 @@ class Report:
         path = self.out_dir / f"{name}.png"
         fig.tight_layout()
         fig.savefig(path, dpi=110, bbox_inches="tight")
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+        pyplot().close(fig)
         self.figures.append(path.name)
         self.lines += [f"![{caption}]({path.name})", "", f"*{caption}*", ""]
 
