@@ -11,7 +11,6 @@ lam = 10.
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -113,7 +112,7 @@ def run(out_dir, quick: bool = False) -> Path:
                "for lam >= 10, instability of lam = 10 after ~1e4 collisions, none at lam = 1)")
     rows = [[f"{lam}", float(m120.ergotropy(finals[lam])), float(m120.purity(finals[lam])),
              float(jnp.real(finals[lam][-1, -1]))] for lam in single]
-    rep.table([f"lam", f"W after {n_show:.0e}", "purity", "top-level population"], rows)
+    rep.table(["lam", f"W after {n_show:.0e}", "purity", "top-level population"], rows)
 
     rep.section(f"Fig. 4a: Fock populations and Wigner function after {n_show:.0e} collisions")
     ngrid = 31 if quick else 81
@@ -226,7 +225,7 @@ def run(out_dir, quick: bool = False) -> Path:
                      res["W_final"], res["penalty"], res["purity_final"], res["wall_s"]])
         pts.append((lam, float(ref["W"]), float(ref["penalty"]), res["W_final"], res["penalty"], B, res))
     rep.table(["batches", "lam", "single-(c,q) loss (tail 0.1)", "its W", "its penalty sum|dE|",
-               f"B-batch loss", "W", "penalty sum|dE|", "purity", "wall (s)"], rows)
+               "B-batch loss", "W", "penalty sum|dE|", "purity", "wall (s)"], rows)
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
     for lam, W1, p1, WB, pB, B, res in pts:
         ax[0].loglog([p1], [W1], "o", color=_COL[int(lam)])

@@ -292,7 +292,7 @@ def run(out_dir, quick: bool = False) -> Path:
               for TM, zw in zip(TMs5, zero_win))
           + "; (the isolated zero at lam = w = 1 is where the Bohr frequencies w - 2 lam and w merge in "
           "absolute value and the secular grouping changes discontinuously)"
-          + f"; then a small revival, and it grows again past lam ~ 1.6: W(lam = 2) = "
+          + "; then a small revival, and it grows again past lam ~ 1.6: W(lam = 2) = "
           + ", ".join(fmt(f6[k, -1], 3) for k in range(3)))
     rep.table(["claim", "verdict", "evidence (qbjax)"], rows)
     rep.text(
