@@ -1,5 +1,72 @@
-"""`qbjax sweep`: the four-level battery's Table-I grid to a Parquet dataset (SPEC 4.1, 5, 6)."""
+"""`qbjax sweep`: the four-level battery's Table-I grid to a Parquet dataset (SPEC 4.1, 5, 6).
 
+Modules: :mod:`~qbjax.sweep.grid` (the seeded grid, ``config_id``), :mod:`~qbjax.sweep.runner`
+(chunks, sharding over local devices, process shares), :mod:`~qbjax.sweep.store` (Parquet parts,
+atomic renames, manifest, resume bookkeeping, :func:`read_dataset`), :mod:`~qbjax.sweep.run`
+(:func:`run_sweep`), :mod:`~qbjax.sweep.filter` (:func:`filter_dataset`), :mod:`~qbjax.sweep.cli`.
+
+Dataset layout::
+
+    DIR/manifest.json              parameters (points, seed, conventions, chunk), versions, devices,
+                                   timings, row counts, status ("running" / "complete")
+    DIR/data/part-KKKKKK.parquet   chunk k: SPEC-6 columns (float64) + config_id (int64)
+
+Usage::
+
+    qbjax sweep --out runs/grid                     # 8^7 = 2,097,152 configurations
+    qbjax sweep --points 3 --out runs/small         # 3^7 = 2,187 (quick)
+    qbjax sweep --out runs/grid --resume            # after an interruption: finishes the missing parts
+    qbjax filter runs/grid --out runs/grid-filtered # SPEC 4.1 rules, count after each rule
+
+    >>> from qbjax.sweep import run_sweep, read_dataset, filter_dataset
+    >>> run_sweep("runs/small", points=3)                 # doctest: +SKIP
+    >>> table = read_dataset("runs/small")                # doctest: +SKIP
+    >>> counts = filter_dataset("runs/small", "runs/small-filtered")  # doctest: +SKIP
+
+Values are identical (bit for bit) for the same points, seed, conventions and chunk, whatever the
+number of devices or processes: each device always evaluates one whole chunk of the same shape.
+
+**Several GPUs on one machine.**  Nothing to configure: every step evaluates one chunk per local
+GPU, sharded over a ``jax.sharding.Mesh`` of ``jax.local_devices()`` (axis ``"batch"``,
+``NamedSharding``).  ``CUDA_VISIBLE_DEVICES=0,1`` limits the GPUs; ``run_sweep(..., devices=[...])``
+picks local devices by hand.  Give each GPU a large chunk (``--chunk 262144`` or more, so that a step
+keeps it busy for more than a few milliseconds).  On CPU the sweep uses one device by default: XLA's
+host "devices" (``XLA_FLAGS=--xla_force_host_platform_device_count=N``) share the same cores, and with
+jaxlib 0.10.2 several of them running batched LAPACK kernels at once can deadlock (see
+:func:`qbjax.sweep.runner.sweep_devices`); ``devices=jax.local_devices()`` forces them (small chunks).
+
+**Several hosts (or several processes on one host).**  Start one process per host (or per GPU) with
+the ``jax.distributed`` environment and the same arguments and output directory; each process takes
+the chunks ``k = p, p + P, ...`` and writes its own part files, process 0 writes the manifest::
+
+    # on every host h = 0..P-1 (coordinator: host 0, any free port)
+    python -c "import jax; jax.distributed.initialize('host0:12345', num_processes=P, process_id=h); \\
+        from qbjax.sweep import run_sweep; run_sweep('/shared/grid')"
+
+(On SLURM/Open MPI clusters ``jax.distributed.initialize()`` without arguments reads the job
+environment.)  With a shared file system the union is complete in ``/shared/grid``; without one, copy
+every host's ``data/part-*.parquet`` into one ``DIR/data`` and run ``qbjax sweep --resume --out DIR``
+with the same arguments on one host: it finds every part, computes none, and marks the manifest
+complete.  An interrupted multi-process run resumes with ``--resume`` under any number of processes
+or devices.
+"""
+
+from .filter import PAPER_COUNTS, RULES, filter_dataset
 from .grid import AXES, RANGES, config_ids_to_params, n_configs, table_one_axes
+from .run import run_sweep
+from .store import COLUMNS, StorageError, read_dataset
 
-__all__ = ["AXES", "RANGES", "config_ids_to_params", "n_configs", "table_one_axes"]
+__all__ = [
+    "AXES",
+    "COLUMNS",
+    "PAPER_COUNTS",
+    "RANGES",
+    "RULES",
+    "StorageError",
+    "config_ids_to_params",
+    "filter_dataset",
+    "n_configs",
+    "read_dataset",
+    "run_sweep",
+    "table_one_axes",
+]

@@ -1,0 +1,111 @@
+"""``qbjax sweep`` and ``qbjax filter`` subcommands (wired into :mod:`qbjax.cli` by ``register``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def _positive_int(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer; got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be >= 1; got {value}")
+        return value
+
+    return parse
+
+
+def _nonneg_int(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer; got {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{name} must be >= 0; got {value}")
+        return value
+
+    return parse
+
+
+def _default_out(command: str) -> Path:
+    return Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _print_counts(counts: dict) -> None:
+    from .filter import PAPER_COUNTS
+
+    total = counts["total"]
+    print("[qbjax] filter counts (rows left after each rule):")
+    for name, n in counts.items():
+        print(f"    {name:<16s} {n:>12,d}  ({100.0 * n / total if total else 0:.2f}%)")
+    print("    paper: " + " -> ".join(f"{v:,d}" for v in PAPER_COUNTS.values())
+          + f"  ({100.0 * PAPER_COUNTS['final'] / PAPER_COUNTS['total']:.2f}% kept)")
+
+
+def _cmd_sweep(args) -> int:
+    from .filter import filter_dataset
+    from .run import run_sweep
+    from .store import read_manifest
+
+    out = Path(args.out) if args.out else _default_out("sweep")
+    try:
+        run_sweep(out, points=args.points, seed=args.seed, conventions=args.conventions, chunk=args.chunk,
+                  resume=args.resume, progress=not args.no_progress)
+        m = read_manifest(out)
+        rate = m.get("configs_per_s")
+        timing = (f"compile {m['timings_s']['compile']:.1f} s, compute+write {m['timings_s']['compute_write']:.1f} s, "
+                  f"{rate:,.0f} configs/s" if rate else "nothing left to compute")
+        print(f"[qbjax] sweep {m['status']}: {m['rows']:,} rows in {m['parts']} parts -> {out}  ({timing})", flush=True)
+        if args.filter and m["status"] == "complete":
+            dst = out / "filtered"
+            counts = filter_dataset(out, dst)
+            _print_counts(counts)
+            print(f"[qbjax] filtered dataset -> {dst}")
+    except (ValueError, OSError) as err:
+        print(f"qbjax sweep: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cmd_filter(args) -> int:
+    from .filter import filter_dataset
+
+    out = Path(args.out) if args.out else _default_out("filter")
+    try:
+        counts = filter_dataset(args.dataset, out, progress=True)
+    except (ValueError, OSError) as err:
+        print(f"qbjax filter: error: {err}", file=sys.stderr)
+        return 2
+    _print_counts(counts)
+    print(f"[qbjax] filtered dataset -> {out}")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``qbjax sweep`` and ``qbjax filter`` to the CLI's subparsers."""
+    p = subparsers.add_parser("sweep", help="the four-level battery's Table-I grid to a Parquet dataset")
+    p.add_argument("--points", type=_positive_int("--points"), default=8,
+                   help="values per parameter axis: points^7 configurations (default 8: 2,097,152)")
+    p.add_argument("--seed", type=_nonneg_int("--seed"), default=0, help="grid seed (default 0)")
+    p.add_argument("--conventions", choices=["physical", "published"], default="physical",
+                   help="corrected generator (physical, default) or the printed Eq. (1) (published)")
+    p.add_argument("--chunk", type=_positive_int("--chunk"), default=None,
+                   help="configurations per part file and per device step (default: from free memory, "
+                        "at most 65536)")
+    p.add_argument("--out", help="output directory (default runs/sweep-<timestamp>)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out")
+    p.add_argument("--filter", action="store_true", help="then apply the SPEC filters into OUT/filtered")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = subparsers.add_parser("filter", help="apply the SPEC 4.1 filters to a sweep dataset")
+    p.add_argument("dataset", help="a sweep dataset directory (manifest.json, data/part-*.parquet)")
+    p.add_argument("--out", help="output directory (default runs/filter-<timestamp>)")
+    p.set_defaults(func=_cmd_filter)
