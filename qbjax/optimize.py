@@ -9,7 +9,8 @@ Multi-start: seeded uniform random points in [0.02, 0.98]^{2B} plus any user-giv
 paper's optimum, for example); every start is reported and the best is returned.  Batches can be
 held fixed (e.g. the paper's improved strategy fixes batch 1 at (c, q) = (0, 0)).
 
-The CLI ``qbjax optimize micromaser`` is registered by :func:`register`.
+The CLI ``qbjax optimize micromaser`` is registered by :func:`register`, together with
+``qbjax optimize four-level`` (inverse design of the four-level battery, :mod:`qbjax.inverse_design`).
 """
 
 from __future__ import annotations
@@ -251,17 +252,41 @@ def vars_clean(args):
     return {k: v for k, v in vars(args).items() if k != "func"}
 
 
+def _cmd_dispatch(args) -> int:
+    """``qbjax optimize TARGET``: four-level -> :mod:`qbjax.inverse_design`, micromaser -> here."""
+    if args.target == "four-level":
+        from .inverse_design import run_cli
+
+        return run_cli(args)
+    args.starts = _MICROMASER_DEFAULTS["starts"] if args.starts is None else args.starts
+    args.steps = _MICROMASER_DEFAULTS["steps"] if args.steps is None else args.steps
+    for name in _FOUR_LEVEL_ONLY:  # keep the micromaser manifest as it was
+        if hasattr(args, name):
+            delattr(args, name)
+    return _cmd_optimize(args)
+
+
+_MICROMASER_DEFAULTS = {"starts": 3, "steps": 60}
+_FOUR_LEVEL_ONLY = ("objective", "conventions", "points", "grid_seed", "lr", "e0_min", "j0_min", "from_grid", "dataset")
+
+
 def register(subparsers) -> None:
-    """Add ``qbjax optimize micromaser`` to the CLI's subparsers."""
-    p = subparsers.add_parser("optimize", help="optimise charging protocols (Optax, exact gradients)")
-    p.add_argument("target", choices=["micromaser"])
+    """Add ``qbjax optimize micromaser`` and ``qbjax optimize four-level`` to the CLI's subparsers."""
+    from .inverse_design import CLI_DEFAULTS, add_arguments
+
+    p = subparsers.add_parser("optimize", help="optimise charging protocols / battery designs (Optax, exact gradients)")
+    p.add_argument("target", choices=["micromaser", "four-level"])
     p.add_argument("--lam", type=float, default=10.0, help="stability penalty lambda of Eq. (11) (default 10)")
     p.add_argument("--batches", type=int, default=1, help="number of equal batches (c_k, q_k) (default 1)")
     p.add_argument("--collisions", type=int, default=1000, help="stream length n (default 1000)")
     p.add_argument("--levels", type=int, default=120, help="Fock truncation (default 120)")
     p.add_argument("--g", type=float, default=G_PAPER, help="coupling (default pi/sqrt(15.6))")
     p.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
-    p.add_argument("--starts", type=int, default=3, help="random starts (default 3)")
-    p.add_argument("--steps", type=int, default=60, help="max L-BFGS iterations per start (default 60)")
-    p.add_argument("--out", help="output directory (default runs/optimize-micromaser-<timestamp>)")
-    p.set_defaults(func=_cmd_optimize)
+    p.add_argument("--starts", type=int, default=None,
+                   help=f"random starts (default {_MICROMASER_DEFAULTS['starts']}; four-level {CLI_DEFAULTS['starts']})")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"max L-BFGS iterations per start (default {_MICROMASER_DEFAULTS['steps']}); "
+                        f"four-level: Adam steps (default {CLI_DEFAULTS['steps']})")
+    p.add_argument("--out", help="output directory (default runs/optimize-TARGET-<timestamp>)")
+    add_arguments(p)
+    p.set_defaults(func=_cmd_dispatch)
