@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_reproduce)
     from . import optimize
     optimize.register(sub)
+    from .learn import cli as _learn_cli; _learn_cli.register(sub)  # noqa: I001
     from .sweep import cli as _sweep_cli; _sweep_cli.register(sub)  # noqa: I001
     return parser
 

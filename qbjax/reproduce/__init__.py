@@ -9,6 +9,7 @@ MODELS = {
     "charger": "charger",
     "micromaser": "micromaser",
     "fourlevel": "fourlevel",
+    "fourlevel-learn": "fourlevel_learn",
     "multi-cell": "multi_cell",
 }
 

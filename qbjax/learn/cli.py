@@ -1,0 +1,116 @@
+"""``qbjax learn DATASET [DATASET ...]``: the ergotropy-regime learning pipeline (paper 000 Sec. III).
+
+Several datasets (e.g. the published and the physical conventions) are learned one after the other
+and reported side by side in one ``report.md``; each dataset's figures and ``results.json`` go to
+``OUT/<name>/``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+__all__ = ["register", "run_learn"]
+
+
+def run_learn(datasets, out, names=None, options=None, progress: bool = True, extra=None) -> Path:
+    """Learn every dataset, draw its figures, write ``out/report.md`` and ``out/manifest.json``."""
+    from .data import dataset_info
+    from .figures import save_all
+    from .pipeline import LearnOptions, Progress, learn, n_steps
+    from .report import write_report, write_results
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    opts = options or LearnOptions()
+    datasets = [Path(d) for d in datasets]
+    if names is None:
+        names = []
+        for d in datasets:
+            info = dataset_info(d)
+            names.append(info.get("conventions") or (info.get("parameters") or {}).get("conventions") or d.name)
+    if len(names) != len(datasets):
+        raise ValueError(f"{len(names)} names for {len(datasets)} datasets")
+    if len(set(names)) != len(names):
+        names = [f"{n}-{i}" for i, n in enumerate(names)]
+    results, timings = [], {}
+    for d, name in zip(datasets, names):
+        t0 = time.perf_counter()
+        res = learn(d, opts, name=name, progress=Progress(name, n_steps(opts), enabled=progress))
+        res["_figures"] = save_all(res, out / name)
+        write_results(res, out / name / "results.json")
+        results.append(res)
+        timings[name] = round(time.perf_counter() - t0, 2)
+    path = write_report(results, out, subdirs=names, extra=extra)
+    _manifest(out, datasets, names, opts, timings)
+    return path
+
+
+def _manifest(out, datasets, names, opts, timings):
+    import json
+    import sys
+    from dataclasses import asdict
+
+    from .._info import environment
+
+    data = {"command": "learn", "argv": sys.argv, "datasets": [str(d) for d in datasets], "names": names,
+            "parameters": {**asdict(opts), "ks": list(opts.ks)}, "seed": opts.seed, "timings_s": timings,
+            "mlp_precision": "float32", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **environment()}
+    (Path(out) / "manifest.json").write_text(json.dumps(data, indent=2, default=str))
+
+
+def _cmd_learn(args) -> int:
+    from .mappings import MAPPINGS
+    from .pipeline import LearnOptions
+
+    out = Path(args.out) if args.out else Path("runs") / f"learn-{time.strftime('%Y%m%d-%H%M%S')}"
+    kw = {"seed": args.seed}
+    for key in ("size", "trials", "max_epochs", "patience", "rf_estimators", "curve_max", "importance_rows"):
+        v = getattr(args, key)
+        if v is not None:
+            kw[key] = v
+    if args.models:
+        kw["models"] = tuple(args.models)
+    if args.mappings:
+        kw["mappings"] = tuple(args.mappings)
+        kw["curve_mappings"] = tuple(m for m in args.mappings if m not in ("f_Full", "f8"))
+    if args.no_curves:
+        kw["curve_mappings"] = ()
+    opts = LearnOptions.quick(**kw) if args.quick else LearnOptions(**kw)
+    try:
+        opts.validate()
+    except ValueError as e:
+        raise SystemExit(f"qbjax learn: {e}; mappings: {sorted(MAPPINGS)}") from None
+    t0 = time.perf_counter()
+    path = run_learn(args.dataset, out, names=args.names, options=opts, progress=not args.quiet)
+    print(f"[qbjax] learn: report {path} ({time.perf_counter() - t0:.1f} s)", flush=True)
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``qbjax learn`` to the CLI's subparsers."""
+    p = subparsers.add_parser(
+        "learn", help="ergotropy-regime learning (paper 000 Sec. III) on sweep datasets",
+        description="Group split, k-means labels, Flax MLP + HGB + RF per feature mapping, TEST metrics, "
+                    "learning curves, permutation importance, logistic regression; report.md with the "
+                    "paper's values beside qbjax's. Give two datasets (e.g. published and physical "
+                    "conventions) to report them side by side.")
+    p.add_argument("dataset", nargs="+", help="dataset directory (DIR/data/part-*.parquet) or .parquet file; "
+                   "filtered (qbjax filter) so that the ratio is finite")
+    p.add_argument("--names", nargs="+", help="one label per dataset (default: its manifest's conventions)")
+    p.add_argument("--out", help="output directory (default runs/learn-<timestamp>)")
+    p.add_argument("--seed", type=int, default=0, help="seed of split, k-means, subsamples, MLP (default 0)")
+    p.add_argument("--size", type=int, help="DEV rows each classifier is trained on (default 100000)")
+    p.add_argument("--trials", type=int, help="MLP random-search trials over Table II (default 4; 0: default config)")
+    p.add_argument("--max-epochs", dest="max_epochs", type=int, help="MLP epoch cap (default 200)")
+    p.add_argument("--patience", type=int, help="MLP early-stopping patience in epochs (default 20)")
+    p.add_argument("--rf-estimators", dest="rf_estimators", type=int, help="random-forest trees (default 300)")
+    p.add_argument("--curve-max", dest="curve_max", type=int, help="largest learning-curve size (default 50000)")
+    p.add_argument("--importance-rows", dest="importance_rows", type=int,
+                   help="DEV rows for permutation importance (default 50000)")
+    p.add_argument("--models", nargs="+", choices=["MLP", "HGB", "RF"], help="model families (default all)")
+    p.add_argument("--mappings", nargs="+", help="feature mappings (default all: f_T f_E f_Th f_Q f_C f_Full f1..f8)")
+    p.add_argument("--no-curves", action="store_true", help="skip the learning curves")
+    p.add_argument("--quick", action="store_true", help="reduced settings (8,000 rows, no search, small curves)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=_cmd_learn)
