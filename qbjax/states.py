@@ -147,3 +147,29 @@ def wigner(rho, xvec, pvec, g=np.sqrt(2.0)):
     if N > 1:
         (_, W), _ = jax.lax.scan(next_row, (row0, W), jnp.arange(1, N))
     return 0.5 * g**2 * W
+
+
+def destroy(n: int, dtype=None):
+    """Truncated bosonic annihilation operator a (n, n): a|k> = sqrt(k)|k-1> (as ``qutip.destroy``)."""
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"n must be a positive integer; got {n}")
+    return jnp.diag(jnp.sqrt(jnp.arange(1, n, dtype=float)), k=1).astype(dtype or jnp.result_type(complex))
+
+
+def dicke_operators(n_qubits: int, dtype=None):
+    """Collective spin operators (J_z, J_+, J_-) of N qubits in the symmetric Dicke space, J = N/2.
+
+    Basis |J, M> ordered as ``qutip.jmat(J, ...)``: index i = 0..N holds M = J - i (index 0 is the
+    fully excited |J, J>).  J_z = diag(J - i), J_+|J, M> = sqrt(J(J+1) - M(M+1)) |J, M+1>, J_- = J_+^T.
+    Shapes (N+1, N+1).
+    """
+    n = int(n_qubits)
+    if n < 1:
+        raise ValueError(f"n_qubits must be a positive integer; got {n}")
+    j = n / 2
+    m = j - np.arange(n + 1)
+    cp = np.sqrt(j * (j + 1) - m[1:] * (m[1:] + 1))  # <M+1|J+|M> for M = m[1:]
+    dt = dtype or jnp.result_type(complex)
+    jp = jnp.asarray(np.diag(cp, k=1), dtype=dt)
+    return jnp.asarray(np.diag(m), dtype=dt), jp, jp.T

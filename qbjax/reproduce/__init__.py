@@ -11,6 +11,7 @@ MODELS = {
     "fourlevel": "fourlevel",
     "fourlevel-learn": "fourlevel_learn",
     "multi-cell": "multi_cell",
+    "tavis-cummings": "tavis_cummings",
 }
 
 
