@@ -40,14 +40,18 @@ def _cmd_reproduce(args) -> int:
         target = out / model if args.model == "all" else out
         print(f"[qbjax] reproducing {model} -> {target}", flush=True)
         t0 = time.perf_counter()
-        reports[model] = reproduce.run(model, target, quick=args.quick)
+        reports[model] = reproduce.run(model, target, quick=args.quick, smoke=args.smoke)
         timings[model] = round(time.perf_counter() - t0, 3)
         print(f"[qbjax] {model}: {timings[model]:.1f} s, report {reports[model]}", flush=True)
     if args.model == "all":
         lines = ["# qbjax reproductions", ""]
+        if args.smoke:
+            lines += [("**SMOKE RUN (`--smoke`)**: smallest sizes, every code path; the numbers in these reports "
+                       "are not for comparison."), ""]
         lines += [f"- [{m}]({m}/report.md) ({timings[m]:.1f} s)" for m in models]
         (out / "report.md").write_text("\n".join(lines) + "\n")
-    write_manifest(out, f"reproduce {args.model}", {"model": args.model, "quick": args.quick}, timings)
+    write_manifest(out, f"reproduce {args.model}", {"model": args.model, "quick": args.quick, "smoke": args.smoke},
+                   timings)
     return 0
 
 
@@ -64,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="recompute a paper's figures and tables")
     p.add_argument("model", choices=sorted(reproduce.MODELS) + ["all"])
     p.add_argument("--out", help="output directory (default runs/reproduce-MODEL-<timestamp>)")
-    p.add_argument("--quick", action="store_true", help="reduced grids (documented per model)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="reduced grids (documented per model)")
+    mode.add_argument("--smoke", action="store_true",
+                      help="smallest sizes that run every code path and write every figure (CI; "
+                           "numbers not for comparison)")
     p.set_defaults(func=_cmd_reproduce)
     from . import optimize
     optimize.register(sub)

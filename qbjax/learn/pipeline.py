@@ -75,7 +75,7 @@ class LearnOptions:
 class Progress:
     """A one-line-per-step progress display on stderr: ``[learn NAME] step i/N (elapsed) message``."""
 
-    def __init__(self, name: str = "", total: int = 0, stream=sys.stderr, enabled: bool = True):
+    def __init__(self, name: str = "", total: int = 0, stream=None, enabled: bool = True):
         self.name, self.total, self.done = name, total, 0
         self.stream, self.enabled, self.t0 = stream, enabled, time.perf_counter()
 
@@ -84,7 +84,7 @@ class Progress:
         if self.enabled:
             el = time.perf_counter() - self.t0
             tot = f"/{self.total}" if self.total else ""
-            print(f"[learn {self.name}] {self.done}{tot} {el:7.1f}s  {message}", file=self.stream, flush=True)
+            print(f"[learn {self.name}] {self.done}{tot} {el:7.1f}s  {message}", file=self.stream or sys.stderr, flush=True)
 
 
 def _cols(cols, names):

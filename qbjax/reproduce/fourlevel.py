@@ -3,7 +3,8 @@
 Writes Fig. 1 (c-f) for the two parameter sets of the caption (corrected and printed generators side
 by side), a table of the steady-state quantities, the column sums of the printed Eq. (1) against the
 corrected generator, the ERRATA of SPEC 4.1, and the dataset statistics of SPEC 4.1 recomputed on
-Table-I configurations.  ``quick`` uses fewer time points and fewer random configurations.
+Table-I configurations.  ``quick`` uses fewer time points and fewer random configurations; ``smoke`` (CI)
+the fewest (41 time points, 40 configurations: rough statistics, every table and figure).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from .report import Report, pyplot
 # Fig. 1 caption: eps_1 = eps_2 = 0.1, eps_b = 0.4, eps_a = 1.5, r = g = 1, p_h = 0.61, p_c = 0.97,
 # T_c = 5, T_l = 1, T_h = 6.36, tau = 0.95 (blue); grey: the same with p_h = 0.9, p_c = 0.1, T_c = 0.1,
 # T_h = 2.  E0 at p_c = p_h = tau = 0.
-SET1 = dict(T_c=5.0, T_h=6.36, T_l=1.0, p_c=0.97, p_h=0.61, tau=0.95, eps=0.1, eps_b=0.4, eps_a=1.5)
+SET1 = {"T_c": 5.0, "T_h": 6.36, "T_l": 1.0, "p_c": 0.97, "p_h": 0.61, "tau": 0.95, "eps": 0.1, "eps_b": 0.4,
+        "eps_a": 1.5}
 SET2 = dict(SET1, p_h=0.9, p_c=0.1, T_c=0.1, T_h=2.0)
 SETS = {"set 1 (blue)": SET1, "set 2 (grey)": SET2}
 CONVS = ("physical", "published")
@@ -42,11 +44,11 @@ SPEC_STATS = {
 
 
 
-def run(out_dir, quick: bool = False):
+def run(out_dir, quick: bool = False, smoke: bool = False):
     plt = pyplot()
 
     t_start = time.perf_counter()
-    rep = Report("FourLevelBattery: paper 000 (cavity-coupled four-level quantum battery)", out_dir)
+    rep = Report("FourLevelBattery: paper 000 (cavity-coupled four-level quantum battery)", out_dir, smoke=smoke)
     rep.text(
         "Paper: Thakuria, Kalita, Sarmah, Goswami, *Coherence in the Leak and Storage Kurtosis control "
         "Ergotropy in Quantum Batteries*.  Model: `qbjax.models.FourLevelBattery` (SPEC 4.1).  "
@@ -54,7 +56,7 @@ def run(out_dir, quick: bool = False):
         "entry, with its steady state the eigenvector of the eigenvalue of largest real part "
         "(normalised to unit population) and its cumulants the derivatives of that eigenvalue.  "
         "Units hbar = k_B = 1, r = g = 1.",
-        f"Mode: {'quick' if quick else 'full'}.",
+        f"Mode: {'smoke' if smoke else 'quick' if quick else 'full'}.",
     )
 
     # ---------------------------------------------------------------------------------- errata
@@ -117,7 +119,7 @@ def run(out_dir, quick: bool = False):
         "(Eq. 4, leak).  The printed generator does not conserve probability; its curves are normalised "
         "to unit population at each time.  E/E0 is shown where E0 > 1e-12."
     )
-    n_t = 121 if quick else 401
+    n_t = 41 if smoke else 121 if quick else 401
     ts = np.linspace(0.0, 10.0, n_t)
     curves = {}
     for name, p in SETS.items():
@@ -163,7 +165,7 @@ def run(out_dir, quick: bool = False):
     header = ["quantity"] + [f"{n.split(' ')[0]} {n.split(' ')[1]}, {c}" for n in SETS for c in CONVS]
     # features of the two caption sets and of n random Table-I configurations in one batched call
     # per convention (one compilation each)
-    n = 500 if quick else 2000
+    n = 40 if smoke else 500 if quick else 2000
     p_rand = sample_table_one(n, seed=2026)
     p_all = {k: np.concatenate([[SET1[k], SET2[k]], p_rand[k]]) for k in PARAMETERS}
     batched, timing = {}, {}

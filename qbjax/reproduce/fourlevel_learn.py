@@ -13,6 +13,8 @@ rows, default MLP configuration, two-point learning curves); full = the paper's 
 Measured on the shared 2-core CPU, 2026-11-24: quick 164 s wall at load average ~3 (sweep + filter
 23 s; 950 s at load ~10 with an earlier three-point-curve setting); full (load 5-10): sweep + filter 590 s, learning 815 s (651 s
 published + 126 s physical + figures; 380 s CPU).
+``smoke`` (CI): a 3^7 = 2,187-configuration grid and ``SMOKE`` below (600 training rows, 3 epochs,
+5 trees, one-point learning curves, five mappings): rough numbers, every table and figure.
 Larger training sizes (the paper's 1-6 x 10^5 rows, the Table II search) are
 ``qbjax learn DATASET --size N --trials T`` on the filtered datasets this writes.
 """
@@ -26,6 +28,12 @@ from pathlib import Path
 CONVS = ("published", "physical")
 QUICK_POINTS, FULL_POINTS = 5, 8
 FULL = {"size": 10_000, "curve_max": 5_000, "importance_rows": 6_000}
+SMOKE_POINTS = 3
+SMOKE = {"size": 600, "search_rows": 300, "max_epochs": 3, "patience": 2, "rf_estimators": 5, "curve_max": 400,
+         "curve_points": 1, "importance_rows": 400, "importance_repeats": 1,
+         # one mapping per figure and per claim of the report (f_T vs f_C, f5, f6 vs f8); curves: one
+         # manual and one selected mapping (Figs. 3 and 6)
+         "mappings": ("f_T", "f_C", "f5", "f6", "f8"), "curve_mappings": ("f_C", "f6")}
 
 
 def _dataset(out: Path, conventions: str, points: int, seed: int) -> tuple[Path, dict, str]:
@@ -49,14 +57,15 @@ def _dataset(out: Path, conventions: str, points: int, seed: int) -> tuple[Path,
     return filt, counts, "qbjax.sweep"
 
 
-def run(out_dir, quick: bool = False) -> Path:
+def run(out_dir, quick: bool = False, smoke: bool = False) -> Path:
     from ..learn.cli import run_learn
     from ..learn.pipeline import LearnOptions
+    from .report import smoke_banner
 
     t_start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    points = QUICK_POINTS if quick else FULL_POINTS
+    points = SMOKE_POINTS if smoke else QUICK_POINTS if quick else FULL_POINTS
     seed = 0
     datasets, rows, notes = [], [], []
     for conv in CONVS:
@@ -69,19 +78,25 @@ def run(out_dir, quick: bool = False) -> Path:
                     + f" | {dt:.1f} ({how}) |")
         notes.append(counts)
     t_sweep = time.perf_counter() - t_start
-    opts = LearnOptions.quick(seed=seed) if quick else LearnOptions.quick(seed=seed, **FULL)
+    if smoke:
+        opts = LearnOptions.quick(seed=seed, **SMOKE)
+    else:
+        opts = LearnOptions.quick(seed=seed) if quick else LearnOptions.quick(seed=seed, **FULL)
+    mode = 'smoke' if smoke else 'quick' if quick else 'full'
     keys = list(notes[0].keys())
     extra = ["## Sweep and filter (this run)", "",
              "| conventions | grid | " + " | ".join(keys) + " | sweep + filter (s) |",
              "|" + "---|" * (len(keys) + 3),
              "| paper | 8^7 | 2,097,152 | 2,085,878 | - | 1,654,159 | - |" if len(keys) == 4 else "",
              *rows, "",
-             (f"Mode: {'quick' if quick else 'full'} ({points}^7 grid). Sweep + filter of both conventions "
+             (f"Mode: {mode} ({points}^7 grid). Sweep + filter of both conventions "
               f"took {t_sweep:.1f} s; the learning time per dataset is in the Timings table below. The paper "
               "reports 2,085,878 rows after removing failed/non-finite ones and 1,654,159 after filtering.")]
-    report = run_learn(datasets, out, names=list(CONVS), options=opts, extra=extra)
+    # smoke: no per-step progress (CI logs; and learn.Progress binds sys.stderr at import, which an
+    # in-process caller such as pytest's capture may have closed since)
+    report = run_learn(datasets, out, names=list(CONVS), options=opts, extra=extra, progress=not smoke)
     total = time.perf_counter() - t_start
     with report.open("a") as fh:
-        fh.write(f"\nTotal wall time of `qbjax reproduce fourlevel-learn{' --quick' if quick else ''}`: "
+        fh.write(f"\nTotal wall time of `qbjax reproduce fourlevel-learn{'' if mode == 'full' else ' --' + mode}`: "
                  f"{total:.1f} s (sweep + filter {t_sweep:.1f} s).\n")
-    return report
+    return smoke_banner(report) if smoke else report

@@ -4,7 +4,9 @@ fine-tuned chambers, Eq. (8), two-batch protocols, and many-batch protocols beyo
 ``--quick``: L-BFGS started from the paper's points only (6 iterations, no random starts; of the
 two-batch protocols only the improved strategy is re-optimised), curves to 2x10^3 instead of 10^5
 collisions, a coarser Wigner grid, fewer coherent-protocol collisions, and the many-batch study
-reduced to 10 batches at lam = 10.  The full run adds one seeded random start per optimisation (20 iterations),
+reduced to 10 batches at lam = 10.  ``--smoke`` (CI): everything on N = 40 levels, streams of 200 collisions (two batches
+100 + 100 and 100 + 200), lam = 1 and 10 only, 2 iterations, curves to 400 collisions, a 4-batch
+protocol: rough numbers, every figure and table.  The full run adds one seeded random start per optimisation (20 iterations),
 curves to 10^5 collisions, and 10-batch protocols for lam = 1, 10, 100, 1000 plus 50 batches at
 lam = 10.
 """
@@ -45,15 +47,25 @@ def _wigner(rho, xv):
     return np.asarray(wigner(np.asarray(rho)[:cut, :cut], xv, xv))
 
 
-def run(out_dir, quick: bool = False) -> Path:
+def run(out_dir, quick: bool = False, smoke: bool = False) -> Path:
     plt = pyplot()
 
     t_start = time.perf_counter()
     timings = {}
-    rep = Report("Micromaser quantum battery: AI-discovered charging protocols (paper 002)", out_dir)
-    n_show = 2_000 if quick else 100_000
-    steps = 6 if quick else 20
+    rep = Report("Micromaser quantum battery: AI-discovered charging protocols (paper 002)", out_dir, smoke=smoke)
+    if smoke:
+        quick = True
+    n_show = 400 if smoke else 2_000 if quick else 100_000
+    n_pts = 10 if smoke else 50  # points per curve
+    steps = 2 if smoke else 6 if quick else 20
     rand = 0 if quick else 1
+    # stream lengths and cutoffs (smoke: one cutoff and short streams, so few distinct compilations)
+    n1, N1 = (200, 40) if smoke else (1000, 120)  # single stream (and the many-batch study)
+    N2 = 40 if smoke else 150  # two batches
+    sizes2, sizes_imp = ((100, 100), (100, 200)) if smoke else ((500, 500), (500, 1000))
+    N_ft, n_ft = (40, 200) if smoke else (120, 5000)  # fine tuned, incoherent
+    n_coh = 200 if smoke else 20000 if quick else 100000  # fine tuned, coherent
+    paper_single = {lam: PAPER_SINGLE[lam] for lam in (1, 10)} if smoke else PAPER_SINGLE
     rep.text(
         "Cavity (H_F = a^dag a, omega = 1) in |0>, qubits rho_q = q|g><g| + (1-q)|e><e| + c sqrt(q(1-q))(|g><e| + h.c.), "
         "collisions U = exp(-i g (a s+ + a^dag s-)), qubit traced out; every collision costs O(N^2) through the "
@@ -62,17 +74,17 @@ def run(out_dir, quick: bool = False) -> Path:
         "c, q per-qubit means. Optimiser: Optax L-BFGS on exact reverse-mode gradients, box by a sigmoid "
         "reparametrisation (`qbjax.optimize`). 'paper' columns hold the published digits; 'qbjax' columns are "
         "computed here. g = pi/sqrt(15.6) unless stated.",
-        f"Mode: {'quick' if quick else 'full'} ({'L-BFGS from the paper points only, 6 iterations; curves to 2e3 collisions' if quick else 'paper point + 1 seeded random start per optimisation, 20 iterations; curves to 1e5 collisions'}).",
+        f"Mode: {'smoke' if smoke else 'quick' if quick else 'full'} ({'SMOKE: N = 40, streams of 200 collisions, two batches 100 + 100 / 100 + 200, fine-tuned streams of 200, lam = 1 and 10, 2 L-BFGS iterations, curves to 400 collisions, 4-batch protocol; stream lengths quoted in the prose below are those of the full run' if smoke else 'L-BFGS from the paper points only, 6 iterations; curves to 2e3 collisions' if quick else 'paper point + 1 seeded random start per optimisation, 20 iterations; curves to 1e5 collisions'}).",
     )
 
     # ---- single stream ------------------------------------------------------------------------
     t0 = time.perf_counter()
-    rep.section("Single stream, n = 1000, N = 120, eta = last 200 collisions (Sec. III A)")
-    m120 = Micromaser(G_PAPER, n_levels=120, on_truncation="ignore")
+    rep.section(f"Single stream, n = {n1}, N = {N1}, eta = last {n1 // 5} collisions (Sec. III A)")
+    m120 = Micromaser(G_PAPER, n_levels=N1, on_truncation="ignore")
     rows, single = [], {}
-    for lam, (cp, qp) in PAPER_SINGLE.items():
-        lp = m120.loss_terms(cp, qp, 1000, lam, 0.2)
-        res = optimize_micromaser(lam=lam, n_collisions=1000, starts=rand, init=[[(cp, qp)]], seed=lam,
+    for lam, (cp, qp) in paper_single.items():
+        lp = m120.loss_terms(cp, qp, n1, lam, 0.2)
+        res = optimize_micromaser(lam=lam, n_collisions=n1, n_levels=N1, starts=rand, init=[[(cp, qp)]], seed=lam,
                                   max_steps=steps, progress=print)
         single[lam] = res
         ok = res["loss"] <= float(lp["loss"]) + 1e-12
@@ -94,15 +106,15 @@ def run(out_dir, quick: bool = False) -> Path:
     # ---- Fig. 3a and 4a ---------------------------------------------------------------------------
     t0 = time.perf_counter()
     rep.section(f"Fig. 3a: ergotropy and purity up to {n_show:.0e} collisions")
-    ft = Micromaser(fine_tuned_g(16), n_levels=120, on_truncation="ignore")
+    ft = Micromaser(fine_tuned_g(16), n_levels=N_ft, on_truncation="ignore")
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
     finals = {}
     for lam, res in single.items():
-        ks, W, P, states, _ = _curve(m120, res["c"], res["q"], [1000], n_show, 50)
+        ks, W, P, states, _ = _curve(m120, res["c"], res["q"], [n1], n_show, n_pts)
         finals[lam] = states[-1]
         ax[0].semilogx(ks[1:], W[1:], color=_COL[lam], label=f"lam={lam} ({res['c'][0]:.3f}, {res['q'][0]:.3f})")
         ax[1].semilogx(ks[1:], P[1:], color=_COL[lam])
-    ks, W, P, _, _ = _curve(ft, [0.0], [0.0], [1000], n_show, 50)
+    ks, W, P, _, _ = _curve(ft, [0.0], [0.0], [n1], n_show, n_pts)
     ax[0].semilogx(ks[1:], W[1:], "k--", label="fine-tuned g=pi/4, c=q=0")
     ax[1].semilogx(ks[1:], P[1:], "k--")
     ax[0].set(xlabel="collisions k", ylabel="ergotropy W")
@@ -115,7 +127,7 @@ def run(out_dir, quick: bool = False) -> Path:
     rep.table(["lam", f"W after {n_show:.0e}", "purity", "top-level population"], rows)
 
     rep.section(f"Fig. 4a: Fock populations and Wigner function after {n_show:.0e} collisions")
-    ngrid = 31 if quick else 81
+    ngrid = 15 if smoke else 31 if quick else 81
     xv = np.linspace(-12, 12, ngrid)
     fig, ax = plt.subplots(2, 2, figsize=(10, 8))
     for j, lam in enumerate((1, 10)):
@@ -139,13 +151,13 @@ def run(out_dir, quick: bool = False) -> Path:
     # ---- fine tuned ----------------------------------------------------------------------------------
     t0 = time.perf_counter()
     rep.section("Fine-tuned g = pi/sqrt(16): incoherent (c = q = 0) and coherent (c = 1) protocols")
-    rho, _ = ft.charge(0.0, 0.0, 5000)
+    rho, _ = ft.charge(0.0, 0.0, n_ft)
     p = np.real(np.diag(np.asarray(rho)))
-    rep.check("W after 5000 collisions (c = q = 0)", 15.0, float(ft.ergotropy(rho)), tol=1e-10, note="number state |15>")
+    rep.check(f"W after {n_ft} collisions (c = q = 0)", 15.0, float(ft.ergotropy(rho)), tol=1e-10, note="number state |15>")
     rep.check("population of |15>", 1.0, p[15], tol=1e-10)
     m40 = Micromaser(fine_tuned_g(16), n_levels=40, on_truncation="ignore")
     for qc in (0.3, 0.5):
-        rho, _ = m40.charge(1.0, qc, 20000 if quick else 100000)
+        rho, _ = m40.charge(1.0, qc, n_coh)
         pn = np.real(np.diag(np.asarray(rho)))[:16]
         ref = coherent_populations(qc, 16)
         rep.check(f"coherent c=1, q={qc}: max |p_n - Eq. (8)|", 0.0, float(np.abs(pn - ref).max()), tol=1e-10,
@@ -156,19 +168,19 @@ def run(out_dir, quick: bool = False) -> Path:
 
     # ---- two batches ----------------------------------------------------------------------------------
     t0 = time.perf_counter()
-    rep.section("Two batches (Sec. III B), N = 150, tail 0.1")
+    rep.section(f"Two batches (Sec. III B), N = {N2}, tail 0.1")
     rep.text("The paper does not state the stream length and penalty window of its two-batch runs precisely; qbjax "
              "uses 500 + 500 collisions with eta = the last floor(0.1 * 1000) = 100 collisions for the paper's "
              "protocols, and for the improved strategy 500 (c, q) = (0, 0) collisions + 1000 stabiliser collisions "
              "(the paper's 'increasing the number of stabilizer qubits from 500 to 1000') with eta = the last "
              "floor(0.1 * 1500) = 150 collisions.")
-    m150 = Micromaser(G_PAPER, n_levels=150, on_truncation="ignore")
+    m150 = Micromaser(G_PAPER, n_levels=N2, on_truncation="ignore")
     rows, two = [], {}
     for lam, pts in PAPER_TWO.items():
         c, q = np.array(pts).T
-        lp = m150.loss_terms(c, q, (500, 500), lam, 0.1)
+        lp = m150.loss_terms(c, q, sizes2, lam, 0.1)
         if not quick:
-            res = optimize_micromaser(lam=lam, n_collisions=(500, 500), n_levels=150, starts=rand, seed=lam,
+            res = optimize_micromaser(lam=lam, n_collisions=sizes2, n_levels=N2, starts=rand, seed=lam,
                                       init=[pts], max_steps=steps, progress=print)
             two[lam] = res
             q_str = "; ".join(f"({a:.3f}, {b:.3f})" for a, b in zip(res["c"], res["q"]))
@@ -176,8 +188,8 @@ def run(out_dir, quick: bool = False) -> Path:
                          "yes" if res["loss"] <= float(lp["loss"]) + 1e-12 else "NO"])
         else:
             rows.append([f"{lam}", str(pts), float(lp["loss"]), float(lp["W"]), "-", None, None, "-"])
-    lp = m150.loss_terms(np.array([0.0, 0.449]), np.array([0.0, 0.208]), (500, 1000), 10.0, 0.1)
-    imp = optimize_micromaser(lam=10.0, n_collisions=(500, 1000), n_levels=150, starts=rand, seed=7,
+    lp = m150.loss_terms(np.array([0.0, 0.449]), np.array([0.0, 0.208]), sizes_imp, 10.0, 0.1)
+    imp = optimize_micromaser(lam=10.0, n_collisions=sizes_imp, n_levels=N2, starts=rand, seed=7,
                               init=[PAPER_IMPROVED], fixed={0: (0.0, 0.0)}, max_steps=steps, progress=print)
     rows.append(["10 (improved)", str(PAPER_IMPROVED), float(lp["loss"]), float(lp["W"]),
                  f"(0, 0); ({imp['c'][1]:.3f}, {imp['q'][1]:.3f})", imp["loss"], imp["W_final"],
@@ -185,12 +197,12 @@ def run(out_dir, quick: bool = False) -> Path:
     rep.table(["lam", "paper batches", "loss at paper point (qbjax)", "W", "qbjax batches", "qbjax loss", "W",
                "qbjax loss <= paper's"], rows)
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
-    protos = [(f"paper lam={lam}", PAPER_TWO[lam], (500, 500)) for lam in PAPER_TWO]
-    protos.append(("paper improved (0,0)+(0.449,0.208)", PAPER_IMPROVED, (500, 1000)))
+    protos = [(f"paper lam={lam}", PAPER_TWO[lam], sizes2) for lam in PAPER_TWO]
+    protos.append(("paper improved (0,0)+(0.449,0.208)", PAPER_IMPROVED, sizes_imp))
     finals2 = {}
     for (label, pts, sizes), col in zip(protos, ["tab:red", "tab:cyan", "tab:purple", "tab:green"]):
         c, q = np.array(pts).T
-        ks, W, P, states, _ = _curve(m150, c, q, sizes, n_show, 50)
+        ks, W, P, states, _ = _curve(m150, c, q, sizes, n_show, n_pts)
         finals2[label] = states[-1]
         ax[0].semilogx(ks[1:], W[1:], color=col, label=label)
         ax[1].semilogx(ks[1:], P[1:], color=col)
@@ -212,13 +224,13 @@ def run(out_dir, quick: bool = False) -> Path:
 
     # ---- beyond the paper: many batches ---------------------------------------------------------------
     t0 = time.perf_counter()
-    rep.section("Beyond the paper: many-batch protocols (n = 1000, N = 120, tail 0.1)")
-    cases = [(10, 10.0)] if quick else [(10, 1.0), (10, 10.0), (10, 100.0), (10, 1000.0), (50, 10.0)]
+    rep.section(f"Beyond the paper: many-batch protocols (n = {n1}, N = {N1}, tail 0.1)")
+    cases = [(4, 10.0)] if smoke else [(10, 10.0)] if quick else [(10, 1.0), (10, 10.0), (10, 100.0), (10, 1000.0), (50, 10.0)]
     rows, pts = [], []
     for B, lam in cases:
         c1, q1 = single[int(lam)]["c"][0], single[int(lam)]["q"][0]
-        ref = m120.loss_terms(c1, q1, 1000, lam, 0.1)  # the single-stream optimum seen by the batched loss
-        res = optimize_micromaser(lam=lam, batches=B, n_collisions=1000, starts=0, seed=B,
+        ref = m120.loss_terms(c1, q1, n1, lam, 0.1)  # the single-stream optimum seen by the batched loss
+        res = optimize_micromaser(lam=lam, batches=B, n_collisions=n1, n_levels=N1, starts=0, seed=B,
                                   init=[np.tile([c1, q1], (B, 1))], max_steps=steps * (2 if B > 10 else 1),
                                   progress=print)
         rows.append([f"{B}", f"{lam}", float(ref["loss"]), float(ref["W"]), float(ref["penalty"]), res["loss"],
@@ -230,8 +242,8 @@ def run(out_dir, quick: bool = False) -> Path:
     for lam, W1, p1, WB, pB, B, res in pts:
         ax[0].loglog([p1], [W1], "o", color=_COL[int(lam)])
         ax[0].loglog([max(pB, 1e-12)], [WB], "s" if B == 10 else "^", color=_COL[int(lam)], label=f"{B} batches, lam={lam}")
-        ax[1].step(np.arange(B) * 1000 / B, res["c"], where="post", label=f"c, B={B}, lam={lam}")
-        ax[1].step(np.arange(B) * 1000 / B, res["q"], where="post", ls="--")
+        ax[1].step(np.arange(B) * n1 / B, res["c"], where="post", label=f"c, B={B}, lam={lam}")
+        ax[1].step(np.arange(B) * n1 / B, res["q"], where="post", ls="--")
     ax[0].set(xlabel="penalty sum |E_k - E_k-1| over the last 100 collisions", ylabel="W_n",
               title="trade-off (circles: single (c, q))")
     ax[0].legend(fontsize=7)

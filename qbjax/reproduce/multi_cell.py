@@ -80,16 +80,20 @@ def _interval(x, mask):
     return runs
 
 
-def run(out_dir, quick: bool = False) -> Path:
+def run(out_dir, quick: bool = False, smoke: bool = False) -> Path:
+    """``quick``: coarser grids, 60 Adam steps.  ``smoke`` (CI): the coarsest grids that still draw every
+    figure and table (rough numbers), 5 Adam steps."""
     plt = pyplot()
 
     t_start = time.perf_counter()
     timings = {}
-    rep = Report("Nonequilibrium multi-cell quantum batteries (paper 001, Hadipour & Haseli)", out_dir)
-    n_line = 61 if quick else 101
-    n_map = 31 if quick else 51
-    n_lam = 201 if quick else 401
-    n_scan_lam, n_scan_T = (41, 21) if quick else (101, 31)
+    rep = Report("Nonequilibrium multi-cell quantum batteries (paper 001, Hadipour & Haseli)", out_dir, smoke=smoke)
+    if smoke:
+        quick = True
+    n_line = 11 if smoke else 61 if quick else 101
+    n_map = 7 if smoke else 31 if quick else 51
+    n_lam = 41 if smoke else 201 if quick else 401
+    n_scan_lam, n_scan_T = (21, 5) if smoke else (41, 21) if quick else (101, 31)
     T_curves = [0.0, 0.25, 0.5, 0.75, 1.0]
     rep.text(
         "qbjax `MultiCellBattery`: n qubit cells, H_S = sum_i (w_i/2) sz_i + sum_{i<j} (lam_ij/2) sz_i sz_j "
@@ -109,7 +113,7 @@ def run(out_dir, quick: bool = False) -> Path:
         f"lam_LR = {LAM_ACTIVE_2} (where the two-cell ergotropy is largest, see the scan). Three cells "
         f"(Figs. 4-5): lam_LM = lam_MR = lam_LR = {LAM_3}. Fig. 6: T_L = 1, T_R = 0. Grids: curves with "
         f"{n_line} temperatures in [0, 2], maps {n_map} x {n_map} on [0, 2]^2, Fig. 6 {n_lam} values of lam "
-        f"in [0, 2]{' (quick mode: coarser grids)' if quick else ''}.",
+        f"in [0, 2]{' (smoke mode: coarsest grids)' if smoke else ' (quick mode: coarser grids)' if quick else ''}.",
         "**Level crossings.** At w = 2 lam (three equal cells) and lam_LR = w (two cells) a bath transition "
         "has Bohr frequency 0; the secular master equation drops it, |d...d> is cut off and the steady state "
         "is not unique (the core's solver flags the generator as singular). qbjax refuses these points; the "
@@ -335,7 +339,7 @@ def run(out_dir, quick: bool = False) -> Path:
         gp = np.asarray(gp)
         return float(v), np.array([gp[1], gp[3]])
 
-    n_steps = 60 if quick else 150
+    n_steps = 5 if smoke else 60 if quick else 150
     opt = optax.adam(0.02)
     starts = [(0.2, 1.1), (0.5, 1.3), (0.8, 1.45), (0.95, 1.2)]
     results = []
@@ -348,7 +352,7 @@ def run(out_dir, quick: bool = False) -> Path:
             x = np.clip(np.asarray(optax.apply_updates(x, upd)), lo, hi)  # projection onto the box
         results.append((s0, x, value_grad(x)[0]))
     timings["optax"] = time.perf_counter() - t0
-    ng = 41 if quick else 81
+    ng = 11 if smoke else 41 if quick else 81
     gT = np.linspace(*box["T_M"], ng)
     gl = np.linspace(*box["lam"], ng)
     grid = erg3(1.0, gT[:, None], 0.0, gl[None, :])

@@ -37,14 +37,32 @@ def pyplot():
     return plt
 
 
-class Report:
-    """A markdown report with tables and PNG figures written under ``out_dir``."""
+SMOKE_BANNER = (
+    "**SMOKE RUN (`--smoke`).** The smallest grids, stream lengths and epochs that exercise every code "
+    "path and draw every figure and table of this report. Its numbers are rough and NOT for comparison "
+    "with the paper or with `--quick` / full runs (agreement checks may read DIFFERS for that reason)."
+)
 
-    def __init__(self, title: str, out_dir: str | os.PathLike):
+
+def smoke_banner(report_path) -> Path:
+    """Insert :data:`SMOKE_BANNER` under the title (first line) of an already written report."""
+    path = Path(report_path)
+    lines = path.read_text().split("\n")
+    path.write_text("\n".join(lines[:1] + ["", SMOKE_BANNER] + lines[1:]))
+    return path
+
+
+class Report:
+    """A markdown report with tables and PNG figures written under ``out_dir``
+    (``smoke``: a :data:`SMOKE_BANNER` right under the title)."""
+
+    def __init__(self, title: str, out_dir: str | os.PathLike, smoke: bool = False):
         self.title = title
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.lines: list[str] = [f"# {title}", ""]
+        if smoke:
+            self.lines += [SMOKE_BANNER, ""]
         self.figures: list[str] = []
         self.checks: list[dict] = []
 
@@ -92,8 +110,8 @@ class Report:
         self.lines += [
             "## Environment",
             "",
-            f"precision: {env['precision']}; backend: {env['backend']}; devices: {', '.join(env['devices'])}; "
-            f"jax {env['versions']['jax']}, qbjax {env['versions']['qbjax']}; machine: {env['machine']}",
+            (f"precision: {env['precision']}; backend: {env['backend']}; devices: {', '.join(env['devices'])}; "
+             f"jax {env['versions']['jax']}, qbjax {env['versions']['qbjax']}; machine: {env['machine']}"),
             "",
         ]
         path = self.out_dir / "report.md"
