@@ -22,6 +22,10 @@ dense exp of the truncated joint Hamiltonian gives): C_e = 1, S_up = 0 there.  T
            + i x (C_g rho S_up^T - S_up rho C_g - S_dn rho C_e + C_e rho S_dn^T),
 
 i.e. diagonal scalings and one-step shifts of the matrix: O(N^2) work, no dense matrix products.
+The implementation (``_apply``) groups the eight terms by their row factor: four column operations
+of R, then a row scaling with one-row shifts (concatenated slices, no gathers), with the coefficients
+kept as four length-N vectors rather than (N, N) matrices (about half the flops and memory traffic of
+the term-by-term form).
 
 **Real gauge.**  With D = diag((-i)^n) and R = D^dag rho D the map has real coefficients:
 
@@ -43,11 +47,13 @@ and 0.1 for batched protocols (the caller chooses), c and q the per-qubit means 
 At c = q = 1 the first term takes its limit 0.
 
 **Reverse mode (hand-written adjoint, checkpointed).**  The stream has a ``jax.custom_vjp``: the map
-is linear in R, so its transpose is the same shifts run the other way (``_apply_adjoint``), and
-dR'/dq, dR'/dx are the pieces t_g - t_e and t_x.  The forward pass keeps only the state at the start
-of each block of K = ceil(sqrt(n)) collisions; the backward pass re-runs one block at a time and
-walks it back with the adjoint, so reverse mode holds about (n/K + K) ~ 2 sqrt(n) states of
-n_levels^2 floats (n = 1000, N = 120: ~64 states, 7 MB; n = 10^4: ~200 states, 23 MB) instead of n
+is linear in R, so its transpose is the same shifts run the other way (``_adjoint_parts``:
+P_g^T G, P_e^T G, P_x^T G for R' = q P_g(R) + (1-q) P_e(R) + x P_x(R)), and dL/dq (fixed x), dL/dx
+are <P_g^T G - P_e^T G, R> and <P_x^T G, R>; the energy cotangents are added to G's diagonal only.
+The forward pass keeps only the state at the start of each block of K ~ sqrt(n) collisions (a
+divisor of n in [sqrt(n), 2 sqrt(n)] when there is one, so no masked padding steps); the backward
+pass re-runs one block at a time and walks it back with the adjoint, so reverse mode holds about
+(n/K + K) ~ 2 sqrt(n) states of n_levels^2 floats (n = 1000, N = 120: ~64 states, 7 MB; n = 10^4: ~200 states, 23 MB) instead of n
 states (115 MB / 1.15 GB), for one extra forward pass.  Gradients flow to c, q (per collision, hence
 per batch), the initial state and lam; gradients with respect to ``g`` are NOT supported on this path
 (they come back as NaN, never as a silent zero).
@@ -135,55 +141,67 @@ def _coherence_amplitude(c, q):
     return jnp.where(pos, c * jnp.sqrt(jnp.where(pos, s, 1.0)), 0.0)
 
 
-def _shift(X, a, b):
-    """(S_{a,b} X)[m, n] = X[m + a, n + b], zero outside (a, b in {-1, 0, 1}); adjoint S_{-a,-b}."""
-    N = X.shape[-1]
-    P = jnp.pad(X, 1)
-    return P[1 + a : 1 + a + N, 1 + b : 1 + b + N]
+def _rows(X, a):
+    """(X shifted by rows)[m] = X[m + a], zero outside (a in {-1, 1}): a slice and a zero row, no gather."""
+    Z = jnp.zeros((1,) + X.shape[1:], X.dtype)
+    return jnp.concatenate([X[1:], Z], 0) if a == 1 else jnp.concatenate([Z, X[:-1]], 0)
 
 
-def _matrices(g, n_levels):
-    """The eight constant (N, N) coefficient matrices of the real-gauge map.
+def _cols(X, b):
+    """(X shifted by columns)[:, n] = X[:, n + b], zero outside (b in {-1, 1})."""
+    Z = jnp.zeros(X.shape[:-1] + (1,), X.dtype)
+    return jnp.concatenate([X[:, 1:], Z], 1) if b == 1 else jnp.concatenate([Z, X[:, :-1]], 1)
 
-    R' = (q M0 + (1-q) M2) R + q M1 S_{1,1}R + (1-q) M3 S_{-1,-1}R
-         + x (M4 S_{0,-1}R + M5 S_{-1,0}R - M6 S_{1,0}R - M7 S_{0,1}R)      (elementwise products)
+
+def _vectors(g, n_levels):
+    """The four coefficient vectors (cg, sgp, ce, sem) of the real-gauge map (each (N,)).
+
+    cg = cos(g sqrt m), ce = cos(g sqrt(m+1)) (1 on the top level), sgp = sin(g sqrt(m+1)) on row m
+    (|m+1, g> -> |m, e>, 0 on the top level), sem = sin(g sqrt m) on row m (|m-1, e> -> |m, g>).
     """
     cg, sg, ce, se = _coefficients(g, n_levels)
     zero = jnp.zeros(1, cg.dtype)
-    sgp = jnp.concatenate([sg[1:], zero])  # sin(g sqrt(m+1)) on row m: |m+1, g> -> |m, e>
-    sem = jnp.concatenate([zero, se[:-1]])  # sin(g sqrt(m)) on row m: |m-1, e> -> |m, g>
-    o = lambda u, v: u[:, None] * v[None, :]  # noqa: E731
-    return (o(cg, cg), o(sgp, sgp), o(ce, ce), o(sem, sem), o(cg, sem), o(sem, cg), o(sgp, ce), o(ce, sgp))
+    return cg, jnp.concatenate([sg[1:], zero]), ce, jnp.concatenate([zero, se[:-1]])
 
 
-def _pieces(R, M):
-    """t_g (qubit kept in |g>), t_e (in |e>) and t_x (coherence) parts of the map: R' = q t_g + (1-q) t_e + x t_x."""
-    t_g = M[0] * R + M[1] * _shift(R, 1, 1)
-    t_e = M[2] * R + M[3] * _shift(R, -1, -1)
-    t_x = M[4] * _shift(R, 0, -1) + M[5] * _shift(R, -1, 0) - M[6] * _shift(R, 1, 0) - M[7] * _shift(R, 0, 1)
-    return t_g, t_e, t_x
+def _apply(R, V, c, q):
+    """One collision in the real gauge (module docstring); O(N^2), any dtype of R.
 
-
-def _apply(R, M, c, q):
-    """One collision in the real gauge (module docstring); O(N^2), any dtype of R."""
+    Factored as column operations, then rows (elementwise, coefficient vectors only, rows of R'
+    from 4 (N, N) intermediates):  R' = cg_r X1 + ce_r X2 + sgp_r (X3 shifted up) + sem_r (X4 shifted
+    down) with X1 = q cg_c R + x sem_c R[:, n-1], X2 = (1-q) ce_c R - x sgp_c R[:, n+1],
+    X3 = q sgp_c R[:, n+1] - x ce_c R, X4 = (1-q) sem_c R[:, n-1] + x cg_c R (_r: row, _c: column
+    factor).  Same terms as the 2x2-block formula, about half the flops and no (N, N) coefficients.
+    """
+    cg, sgp, ce, sem = V
     x = _coherence_amplitude(c, q)
-    return (
-        (q * M[0] + (1 - q) * M[2]) * R
-        + (q * M[1]) * _shift(R, 1, 1)
-        + ((1 - q) * M[3]) * _shift(R, -1, -1)
-        + x * (M[4] * _shift(R, 0, -1) + M[5] * _shift(R, -1, 0) - M[6] * _shift(R, 1, 0) - M[7] * _shift(R, 0, 1))
-    )
+    L, Rr = _cols(R, -1), _cols(R, 1)  # R[m, n-1], R[m, n+1]
+    X1 = (q * cg) * R + (x * sem) * L
+    X2 = ((1 - q) * ce) * R - (x * sgp) * Rr
+    X3 = (q * sgp) * Rr - (x * ce) * R
+    X4 = ((1 - q) * sem) * L + (x * cg) * R
+    col = lambda v: v[:, None]
+    return col(cg) * X1 + col(ce) * X2 + col(sgp) * _rows(X3, 1) + col(sem) * _rows(X4, -1)
 
 
-def _apply_adjoint(G, M, c, q):
-    """Transpose of :func:`_apply` with respect to R (S_{a,b}^T = S_{-a,-b})."""
+def _adjoint_parts(G, V):
+    """Transpose of the map's three parts: R' = q P_g(R) + (1-q) P_e(R) + x P_x(R) (c, q fixed);
+    returns (P_g^T G, P_e^T G, P_x^T G), so G_in = q A_g + (1-q) A_e + x A_x."""
+    cg, sgp, ce, sem = V
+    col = lambda v: v[:, None]
+    Y1, Y2 = col(cg) * G, col(ce) * G
+    Y3, Y4 = _rows(col(sgp) * G, -1), _rows(col(sem) * G, 1)
+    A_g = cg * Y1 + _cols(sgp * Y3, -1)
+    A_e = ce * Y2 + _cols(sem * Y4, 1)
+    A_x = cg * Y4 - ce * Y3 + _cols(sem * Y1, 1) - _cols(sgp * Y2, -1)
+    return A_g, A_e, A_x
+
+
+def _apply_adjoint(G, V, c, q):
+    """Transpose of :func:`_apply` with respect to R."""
     x = _coherence_amplitude(c, q)
-    return (
-        (q * M[0] + (1 - q) * M[2]) * G
-        + _shift(q * M[1] * G, -1, -1)
-        + _shift((1 - q) * M[3] * G, 1, 1)
-        + x * (_shift(M[4] * G, 0, 1) + _shift(M[5] * G, 1, 0) - _shift(M[6] * G, -1, 0) - _shift(M[7] * G, 0, -1))
-    )
+    A_g, A_e, A_x = _adjoint_parts(G, V)
+    return q * A_g + (1 - q) * A_e + x * A_x
 
 
 def _expand(c, q, n_collisions):
@@ -233,7 +251,11 @@ def _check_cq(c, q):
 
 def _blocks(cs, qs, block):
     n = cs.shape[0]
-    K = block or max(1, int(math.ceil(math.sqrt(n))))
+    if block:
+        K = int(block)
+    else:  # ~sqrt(n); a divisor of n when one lies in [sqrt(n), 2 sqrt(n)] (no masked padding steps)
+        r = max(1, int(math.ceil(math.sqrt(n))))
+        K = next((k for k in range(r, 2 * r + 1) if n % k == 0), r)
     nb = -(-n // K)
     pad = nb * K - n
     mask = jnp.concatenate([jnp.ones(n, bool), jnp.zeros(pad, bool)]).reshape(nb, K)
@@ -282,7 +304,7 @@ def _stream_bwd(block, res, cot):
     nb, K = cb.shape
     E_bar = jnp.concatenate([E_bar, jnp.zeros(nb * K - n, E_bar.dtype)]).reshape(nb, K)
     step = _step(M, levels)
-    H = jnp.diag(levels)
+    idx = jnp.arange(N)
 
     def back_block(G, inp):
         R_start, c_blk, q_blk, m_blk, e_blk = inp
@@ -290,15 +312,13 @@ def _stream_bwd(block, res, cot):
 
         def back_step(G, i):
             R_in, c, q, on, e = i
-            G = G + e * H  # E_k = <H, R_k>
-            # adjoint pieces; <G, t(R)> = <t^T(G), R> gives dR'/dq and dR'/dx without forward pieces
-            A = _shift(M[1] * G, -1, -1)
-            B = _shift(M[3] * G, 1, 1)
-            Y = _shift(M[4] * G, 0, 1) + _shift(M[5] * G, 1, 0) - _shift(M[6] * G, -1, 0) - _shift(M[7] * G, 0, -1)
+            G = G.at[idx, idx].add(e * levels)  # E_k = <H, R_k>, H = diag(levels): diagonal update only
+            # adjoint parts; <G, P(R)> = <P^T(G), R> gives dR'/dq (fixed x) and dR'/dx
+            A_g, A_e, A_x = _adjoint_parts(G, M)
             x = _coherence_amplitude(c, q)
-            a = jnp.where(on, jnp.vdot((M[0] - M[2]) * G + A - B, R_in), 0.0)  # dL/dq at fixed x
-            b = jnp.where(on, jnp.vdot(Y, R_in), 0.0)  # dL/dx
-            G_in = jnp.where(on, (q * M[0] + (1 - q) * M[2]) * G + q * A + (1 - q) * B + x * Y, G)
+            a = jnp.where(on, jnp.vdot(A_g - A_e, R_in), 0.0)  # dL/dq at fixed x
+            b = jnp.where(on, jnp.vdot(A_x, R_in), 0.0)  # dL/dx
+            G_in = jnp.where(on, q * A_g + (1 - q) * A_e + x * A_x, G)
             return G_in, (a, b)
 
         G, (a, b) = jax.lax.scan(back_step, G, (inputs, c_blk, q_blk, m_blk, e_blk), reverse=True)
@@ -400,7 +420,7 @@ class Micromaser(eqx.Module):
         if rho.shape[-2:] != (self.n_levels, self.n_levels):
             raise ValueError(f"rho must have shape ({self.n_levels}, {self.n_levels}); got {rho.shape}")
         c, q = _check_cq(as_float(c, "c"), as_float(q, "q"))
-        M = _matrices(self._g(), self.n_levels)
+        M = _vectors(self._g(), self.n_levels)
         return from_real_gauge(_apply(to_real_gauge(rho), M, c, q))
 
     def run(self, c, q, n_collisions, rho0=None, block=None) -> ChargeResult:
@@ -418,7 +438,7 @@ class Micromaser(eqx.Module):
 
     @eqx.filter_jit
     def _run(self, R0, cs, qs, block):
-        M = _matrices(self._g(), self.n_levels)
+        M = _vectors(self._g(), self.n_levels)
         R, E, top = _stream(R0, M, cs, qs, block)
         E0 = jnp.real(jnp.trace(R0 @ self.hamiltonian().astype(R0.dtype)))
         R = self._guard(R, top)
@@ -439,7 +459,7 @@ class Micromaser(eqx.Module):
         c, q: scalars, or per-batch arrays of length B with ``n_collisions`` an int split into B equal
         batches (B = n: one value per collision) or a sequence of the B batch sizes n_k.
         rho0: initial cavity state (default |0><0|).  ``block``: checkpoint block length (default
-        ceil(sqrt(n))).  Reverse mode holds ~2 sqrt(n) states (module docstring).
+        ~sqrt(n), a divisor of n when one is near).  Reverse mode holds ~2 sqrt(n) states (module docstring).
         """
         res = self.run(c, q, n_collisions, rho0=rho0, block=block)
         return res.rho, res.energies
@@ -461,7 +481,7 @@ class Micromaser(eqx.Module):
 
     @eqx.filter_jit
     def _trajectory(self, R0, cs, qs, ks):
-        M = _matrices(self._g(), self.n_levels)
+        M = _vectors(self._g(), self.n_levels)
         levels = jnp.arange(self.n_levels, dtype=jnp.result_type(float))
         E = jnp.zeros(cs.shape[0] + 1, jnp.result_type(float)).at[0].set(jnp.real(jnp.diagonal(R0)) @ levels)
 
@@ -510,7 +530,7 @@ class Micromaser(eqx.Module):
     @eqx.filter_jit
     def _loss_terms(self, cs, qs, lam, m, block):
         n = cs.shape[0]
-        M = _matrices(self._g(), self.n_levels)
+        M = _vectors(self._g(), self.n_levels)
         R, E, top = _stream(self.ground_state(), M, cs, qs, block)
         R = self._guard(R, top)
         W = _ergotropy(R, self.hamiltonian())
