@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 
-def _default_out(command: str) -> Path:
+def default_out(command: str) -> Path:
+    """Default output directory of a subcommand: ``runs/<command>-<timestamp>``."""
     return Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
@@ -32,7 +33,7 @@ def _cmd_reproduce(args) -> int:
     from . import reproduce
     from .reproduce.report import write_manifest
 
-    out = Path(args.out) if args.out else _default_out(f"reproduce-{args.model}")
+    out = Path(args.out) if args.out else default_out(f"reproduce-{args.model}")
     models = sorted(reproduce.MODELS) if args.model == "all" else [args.model]
     timings = {}
     reports = {}

@@ -758,13 +758,13 @@ def add_arguments(p) -> None:
 
 def run_cli(args) -> int:
     """``qbjax optimize four-level``: optimise, compare with the grid, write the outputs."""
+    from .cli import default_out
     from .reproduce.report import write_manifest
 
     starts = CLI_DEFAULTS["starts"] if args.starts is None else args.starts
     steps = CLI_DEFAULTS["steps"] if args.steps is None else args.steps
     objectives = list(OBJECTIVES) if args.objective == "all" else [args.objective]
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out) if args.out else Path("runs") / f"optimize-four-level-{args.objective}-{stamp}"
+    out = Path(args.out) if args.out else default_out(f"optimize-four-level-{args.objective}")
     for name, v in (("starts", starts), ("steps", steps), ("points", args.points)):
         if v < 1:
             raise SystemExit(f"qbjax optimize four-level: {name} must be >= 1; got {name} = {v}")

@@ -219,10 +219,11 @@ def plot_protocol(result, model, out_dir, n_show=None):
 
 
 def _cmd_optimize(args) -> int:
+    from .cli import default_out
     from .models.micromaser import Micromaser
     from .reproduce.report import write_manifest
 
-    out = Path(args.out) if args.out else Path("runs") / f"optimize-micromaser-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(args.out) if args.out else default_out("optimize-micromaser")
     out.mkdir(parents=True, exist_ok=True)
     print(
         f"[optimize] micromaser: lam={args.lam}, batches={args.batches}, collisions={args.collisions}, "

@@ -60,10 +60,11 @@ def _manifest(out, datasets, names, opts, timings):
 
 
 def _cmd_learn(args) -> int:
+    from ..cli import default_out
     from .mappings import MAPPINGS
     from .pipeline import LearnOptions
 
-    out = Path(args.out) if args.out else Path("runs") / f"learn-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(args.out) if args.out else default_out("learn")
     kw = {"seed": args.seed}
     for key in ("size", "trials", "max_epochs", "patience", "rf_estimators", "curve_max", "importance_rows"):
         v = getattr(args, key)

@@ -4,38 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 
-def _positive_int(name):
+def _int_at_least(name: str, lowest: int):
+    """argparse type: an integer >= ``lowest``, with an error naming the option."""
+
     def parse(text):
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be an integer; got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be >= 1; got {value}")
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"{name} must be >= {lowest}; got {value}")
         return value
 
     return parse
-
-
-def _nonneg_int(name):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer; got {text!r}") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{name} must be >= 0; got {value}")
-        return value
-
-    return parse
-
-
-def _default_out(command: str) -> Path:
-    return Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def _print_counts(counts: dict) -> None:
@@ -50,11 +34,12 @@ def _print_counts(counts: dict) -> None:
 
 
 def _cmd_sweep(args) -> int:
+    from ..cli import default_out
     from .filter import filter_dataset
     from .run import run_sweep
     from .store import read_manifest
 
-    out = Path(args.out) if args.out else _default_out("sweep")
+    out = Path(args.out) if args.out else default_out("sweep")
     try:
         run_sweep(out, points=args.points, seed=args.seed, conventions=args.conventions, chunk=args.chunk,
                   resume=args.resume, progress=not args.no_progress)
@@ -75,9 +60,10 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_filter(args) -> int:
+    from ..cli import default_out
     from .filter import filter_dataset
 
-    out = Path(args.out) if args.out else _default_out("filter")
+    out = Path(args.out) if args.out else default_out("filter")
     try:
         counts = filter_dataset(args.dataset, out, progress=True)
     except (ValueError, OSError) as err:
@@ -91,12 +77,12 @@ def _cmd_filter(args) -> int:
 def register(subparsers) -> None:
     """Add ``qbjax sweep`` and ``qbjax filter`` to the CLI's subparsers."""
     p = subparsers.add_parser("sweep", help="the four-level battery's Table-I grid to a Parquet dataset")
-    p.add_argument("--points", type=_positive_int("--points"), default=8,
+    p.add_argument("--points", type=_int_at_least("--points", 1), default=8,
                    help="values per parameter axis: points^7 configurations (default 8: 2,097,152)")
-    p.add_argument("--seed", type=_nonneg_int("--seed"), default=0, help="grid seed (default 0)")
+    p.add_argument("--seed", type=_int_at_least("--seed", 0), default=0, help="grid seed (default 0)")
     p.add_argument("--conventions", choices=["physical", "published"], default="physical",
                    help="corrected generator (physical, default) or the printed Eq. (1) (published)")
-    p.add_argument("--chunk", type=_positive_int("--chunk"), default=None,
+    p.add_argument("--chunk", type=_int_at_least("--chunk", 1), default=None,
                    help="configurations per part file and per device step (default: from free memory, "
                         "at most 65536)")
     p.add_argument("--out", help="output directory (default runs/sweep-<timestamp>)")
