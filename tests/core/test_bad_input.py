@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import qbjax as qb
-from qbjax.steady import null_vector
-from qbjax.superop import unvec
+from qbjax._steady import null_vector
+from qbjax._superop import unvec
 
 H2 = np.diag([0.0, 1.0])
 RHO2 = np.array([[0.3, 0.2], [0.2, 0.7]])

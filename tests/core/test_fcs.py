@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import qbjax as qb
-from qbjax.superop import sprepost
+from qbjax._superop import sprepost
 
 RATES = [(1.0, 1.0), (0.3, 2.0), (5.0, 0.2), (1.7, 0.9)]
 TRACE2 = jnp.array([1.0, 1.0])

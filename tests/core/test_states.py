@@ -12,7 +12,7 @@ import pytest
 import qutip
 
 import qbjax as qb
-from qbjax.states import basis, ket2dm, tensor
+from qbjax._states import basis, ket2dm, tensor
 from _core_ref import rand_dm, rand_unitary
 
 SY = np.array([[0, -1j], [1j, 0]])

@@ -12,8 +12,8 @@ import pytest
 import qutip
 
 import qbjax as qb
-from qbjax.steady import null_vector
-from qbjax.superop import spost, spre, sprepost, trace_vector, unvec, vec
+from qbjax._steady import null_vector
+from qbjax._superop import spost, spre, sprepost, trace_vector, unvec, vec
 from _core_ref import np_lindblad_rhs, np_vec, rand_dm, rand_herm, rand_unitary
 
 SM = np.array([[0.0, 1.0], [0.0, 0.0]])  # sigma_- = |0><1| in the basis (|0>, |1>) with H = diag(0, w)

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 import qbjax as qb
-from qbjax.roots import bisect, golden_max, grid_argmax
+from qbjax._roots import bisect, golden_max, grid_argmax
 
 
 def test_bose_einstein_vs_closed_form_and_broadcast():

@@ -23,8 +23,8 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
-from .steady import null_vector
-from .superop import trace_vector
+from ._steady import null_vector
+from ._superop import trace_vector
 
 
 def generator_derivatives(generator: Callable, order: int, lam0=0.0):

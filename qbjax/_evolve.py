@@ -18,7 +18,20 @@ import jax.scipy.linalg as jsl
 import numpy as np
 
 from ._validate import check_square
-from .superop import unvec, vec
+from ._superop import unvec, vec
+
+
+def propagate(G, x0, ts, t0=0.0):
+    """Exact solution x(t) = expm(G (t - t0)) x0 of dx/dt = G x for a constant generator.
+
+    ``G`` (..., n, n) and ``x0`` (..., n) broadcast over their batch dimensions; ``ts`` (n_t,) are
+    the times (units of 1/G).  Returns (..., n_t, n): one matrix exponential per time (scaling and
+    squaring), exact to round-off and differentiable.
+    """
+    G = jnp.asarray(G)
+    ts = jnp.asarray(ts, dtype=jnp.real(jnp.zeros((), G.dtype)).dtype)
+    props = jsl.expm(G[..., None, :, :] * (ts - t0)[:, None, None])  # (..., n_t, n, n)
+    return jnp.einsum("...tij,...j->...ti", props, jnp.asarray(x0, dtype=jnp.result_type(G.dtype, x0)))
 
 
 def _real_block(L):
@@ -26,6 +39,14 @@ def _real_block(L):
     top = jnp.concatenate([Lr, -Li], axis=-1)
     bottom = jnp.concatenate([Li, Lr], axis=-1)
     return jnp.concatenate([top, bottom], axis=-2)
+
+
+def _solve(field, y0, ts, t0, solver, rtol, atol, max_steps, dt0, adjoint, saveat, norm=None):
+    """diffrax.diffeqsolve of dy/dt = field(t, y, args) from t0 to ts[-1] (PID step-size control)."""
+    controller = diffrax.PIDController(rtol=rtol, atol=atol) if norm is None else diffrax.PIDController(
+        rtol=rtol, atol=atol, norm=norm)
+    return diffrax.diffeqsolve(diffrax.ODETerm(field), solver, t0=t0, t1=ts[-1], dt0=dt0, y0=y0, saveat=saveat,
+                               stepsize_controller=controller, max_steps=max_steps, adjoint=adjoint)
 
 
 def _evolve_one(L, x0, ts, t0, solver, rtol, atol, max_steps, dt0, adjoint):
@@ -45,18 +66,7 @@ def _evolve_one(L, x0, ts, t0, solver, rtol, atol, max_steps, dt0, adjoint):
         def field(t, y, args):
             return M @ y
 
-    sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(field),
-        solver,
-        t0=t0,
-        t1=ts[-1],
-        dt0=dt0,
-        y0=y0,
-        saveat=diffrax.SaveAt(ts=ts),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
-        max_steps=max_steps,
-        adjoint=adjoint,
-    )
+    sol = _solve(field, y0, ts, t0, solver, rtol, atol, max_steps, dt0, adjoint, diffrax.SaveAt(ts=ts))
     ys = sol.ys
     return (ys[:, :n] + 1j * ys[:, n:]).astype(cdtype)
 
@@ -117,10 +127,7 @@ def evolve(
     if solver == "expm":
         if callable(L):
             raise ValueError("solver='expm' needs a time-independent L (an array), not a callable")
-        dt = ts - t0
-        props = jsl.expm(L[..., None, :, :] * dt[:, None, None])  # (..., n_t, n, n)
-        xs = jnp.einsum("...tij,...j->...ti", props, x0)
-        return unvec(xs, d)
+        return unvec(propagate(L, x0, ts, t0), d)
 
     solver = diffrax.Tsit5() if solver is None else solver
     adjoint = diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint
@@ -168,10 +175,10 @@ def evolve_ode(
     batch_ndim: int = 0,
     batch_last: bool = False,
     save_fn: Callable | None = None,
+    t0=None,
     solver=None,
     rtol: float = 1e-8,
     atol: float = 1e-10,
-    t0=None,
     max_steps: int = 100_000,
     dt0=None,
     adjoint=None,
@@ -214,20 +221,9 @@ def evolve_ode(
     t0 = ts[0] if t0 is None else jnp.asarray(t0, dtype=ts.dtype)
     solver = diffrax.Tsit5() if solver is None else solver
     adjoint = diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint
-    sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(lambda t, y, args: field(t, y)),
-        solver,
-        t0=t0,
-        t1=ts[-1],
-        dt0=dt0,
-        y0=y0,
-        saveat=diffrax.SaveAt(ts=ts) if save_fn is None else diffrax.SaveAt(ts=ts, fn=lambda t, y, args: save_fn(t, y)),
-        stepsize_controller=diffrax.PIDController(
-            rtol=rtol, atol=atol, norm=_batch_max_rms(batch_ndim, batch_last)
-        ),
-        max_steps=max_steps,
-        adjoint=adjoint,
-    )
+    saveat = diffrax.SaveAt(ts=ts) if save_fn is None else diffrax.SaveAt(ts=ts, fn=lambda t, y, args: save_fn(t, y))
+    sol = _solve(lambda t, y, args: field(t, y), y0, ts, t0, solver, rtol, atol, max_steps, dt0, adjoint, saveat,
+                 norm=_batch_max_rms(batch_ndim, batch_last))
     if save_fn is not None or batch_last:
         return sol.ys
     return jnp.moveaxis(sol.ys, 0, batch_ndim)

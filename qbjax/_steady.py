@@ -19,7 +19,7 @@ import jax.scipy.linalg as jsl
 import numpy as np
 
 from ._validate import check_square, is_concrete
-from .superop import trace_vector, unvec
+from ._superop import trace_vector, unvec
 
 
 def null_vector(G, t, *, row: int | None = None):

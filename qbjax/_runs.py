@@ -1,0 +1,142 @@
+"""Plumbing shared by every command that writes a run: output directories, manifests, Markdown
+tables, number formatting, JSON of arrays, the non-interactive pyplot and integer CLI options.
+
+The lowest layer of the workflows (it imports nothing of qbjax but the run environment), so that the
+sweep, the learning pipeline, the optimisers, the reproductions and the CLI share one copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._info import environment
+
+__all__ = [
+    "default_out",
+    "fmt",
+    "int_at_least",
+    "jsonable",
+    "md_escape",
+    "md_table",
+    "pyplot",
+    "write_manifest",
+]
+
+
+def default_out(command: str) -> Path:
+    """Default output directory of a subcommand: ``runs/<command>-<timestamp>``."""
+    return Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def write_manifest(out_dir, command: str, parameters: dict, timings: dict, seed=None, extra=None) -> Path:
+    """``out_dir/manifest.json``: command, argv, parameters, seed, timings, versions, devices,
+    precision and machine."""
+    data = {
+        "command": command,
+        "argv": sys.argv,
+        "parameters": parameters,
+        "seed": seed,
+        "timings_s": timings,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **environment(),
+    }
+    if extra:
+        data.update(extra)
+    path = Path(out_dir) / "manifest.json"
+    path.write_text(json.dumps(data, indent=2, default=str))
+    return path
+
+
+def fmt(x, digits: int = 6, *, decimals: int | None = None) -> str:
+    """A number for a report: %g with ``digits`` significant digits, exponent form below 1e-3 and at
+    1e5 and above (or ``decimals`` fixed decimals, for metrics); None and NaN as '-'; anything that is
+    not a number as ``str``."""
+    if x is None:
+        return "-"
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return "-"
+    if decimals is not None:
+        return f"{v:.{decimals}f}"
+    if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+        return f"{v:.{digits - 1}e}"
+    return f"{v:.{digits}g}"
+
+
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+
+
+def md_escape(text) -> str:
+    """``text`` safe inside a GitHub-Markdown table cell: every unescaped ``|`` becomes ``\\|`` (so
+    ``|x|`` renders as |x| instead of splitting the cell) and line breaks become spaces."""
+    return _UNESCAPED_PIPE.sub(r"\\|", str(text)).replace("\n", " ")
+
+
+def md_table(headers, rows, number=fmt) -> list[str]:
+    """Lines of a GitHub-Markdown table (and a blank line after it).
+
+    Cells that are not strings go through ``number``; every cell and header is escaped
+    (:func:`md_escape`); a row of the wrong length raises ``ValueError`` (it would render as a shifted
+    table).
+    """
+    headers = [md_escape(h) for h in headers]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for row in rows:
+        row = list(row)
+        if len(row) != len(headers):
+            raise ValueError(f"table row has {len(row)} cells for {len(headers)} columns: {row}")
+        lines.append("| " + " | ".join(md_escape(c if isinstance(c, str) else number(c)) for c in row) + " |")
+    return lines + [""]
+
+
+def jsonable(obj):
+    """``obj`` with NumPy/JAX arrays and scalars as lists and Python numbers; non-finite floats as None."""
+    if isinstance(obj, dict):
+        return {k: jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "__array__") and not isinstance(obj, (float, int, np.generic)):
+        return jsonable(np.asarray(obj).tolist())
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (imported only when a figure is drawn)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def int_at_least(name: str, lowest: int):
+    """argparse type: an integer >= ``lowest``, with an error naming the option."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer; got {text!r}") from None
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"{name} must be >= {lowest}; got {value}")
+        return value
+
+    return parse
