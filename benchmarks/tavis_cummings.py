@@ -99,8 +99,8 @@ def dynamiqs_map(D, Gm, rtol, atol, repeats):
     import qbjax as qb
 
     dq.set_precision("double")
-    jz, jp, _jm = qb.states.dicke_operators(N)
-    a1 = qb.states.destroy(NC)
+    jz, jp, _jm = qb.dicke_operators(N)
+    a1 = qb.destroy(NC)
     eye_q, eye_c = jnp.eye(N + 1), jnp.eye(NC)
     Jz, Jp, a = jnp.kron(jz, eye_c), jnp.kron(jp, eye_c), jnp.kron(eye_q, a1)
     nn = a.conj().T @ a

@@ -237,7 +237,7 @@ FOUR_LEVEL = [
     x = m.steady_state()
     print("steady state (rho11, rho22, rho_bb, rho_aa, Re rho12):", np.round(np.asarray(x), 6))
     print("trace:", float(x[:4].sum()), " |L(0) x| =", float(jnp.abs(m.generator(0.0) @ x).max()))
-    E, E0 = m.ergotropy(), m.baseline().ergotropy()
+    E, E0 = m.steady_ergotropy(), m.baseline().steady_ergotropy()
     print(f"ergotropy E = {float(E):.6f}, baseline E0 = {float(E0):.6f}, E/E0 = {float(E / E0):.4f}")
     # the same number from the core function on the density matrix
     print("qb.ergotropy(rho, H) =", float(qb.ergotropy(m.density_matrix(), m.hamiltonian())))"""),
@@ -259,7 +259,7 @@ FOUR_LEVEL = [
     w = np.exp(-np.array([0.1, 0.1, 0.4, 1.5]) / T)
     gibbs = np.append(w / w.sum(), 0.0)
     dev = float(np.abs(np.asarray(eq.steady_state()) - gibbs).max())
-    print(f"max |x - x_Gibbs| = {dev:.1e}, ergotropy = {float(eq.ergotropy()):.1e}")
+    print(f"max |x - x_Gibbs| = {dev:.1e}, ergotropy = {float(eq.steady_ergotropy()):.1e}")
     assert dev < 1e-12"""),
     md(r"""
     ## Charging in time (paper Fig. 1f)
@@ -334,9 +334,9 @@ FOUR_LEVEL = [
     best = FourLevelBattery(**{p: float(f[p][k]) for p in PARAMETERS})
     print(f"largest E/E0 = {f['ratio'][k]:.3f} at config_id {ids[k]}: "
           + ", ".join(f"{p} = {f[p][k]:.3g}" for p in PARAMETERS))
-    print(f"  FourLevelBattery: E = {float(best.ergotropy()):.10f} (batched {f['E'][k]:.10f}), "
-          f"E0 = {float(best.baseline().ergotropy()):.10f} (batched {f['E0'][k]:.10f})")
-    assert abs(float(best.ergotropy()) - f["E"][k]) < 1e-12"""),
+    print(f"  FourLevelBattery: E = {float(best.steady_ergotropy()):.10f} (batched {f['E'][k]:.10f}), "
+          f"E0 = {float(best.baseline().steady_ergotropy()):.10f} (batched {f['E0'][k]:.10f})")
+    assert abs(float(best.steady_ergotropy()) - f["E"][k]) < 1e-12"""),
     code("""
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
     ax[0].hist(f["ratio"][ok], bins=np.linspace(0.8, 1.05, 51), color="C0")
@@ -404,7 +404,7 @@ MULTI_CELL = [
     gibbs = np.diag(w / w.sum())
     print("basis:", m.basis_labels())
     print(f"max |rho_ss - Gibbs| = {np.abs(np.asarray(m.steady_state()) - gibbs).max():.1e}")
-    print(f"ergotropy = {float(m.ergotropy()):.1e}, heat currents = {np.asarray(m.heat_currents())}")
+    print(f"ergotropy = {float(m.steady_ergotropy()):.1e}, heat currents = {np.asarray(m.heat_currents())}")
     assert np.abs(np.asarray(m.steady_state()) - gibbs).max() < 1e-12"""),
     md(r"""
     ## Three cells: ergotropy against the coupling (paper Fig. 6)
@@ -414,7 +414,7 @@ MULTI_CELL = [
     `degenerate="nan"` marks such points with NaN instead of raising, so a scan can pass through them.
     """),
     code("""
-    erg3 = jax.jit(jax.vmap(lambda TL, TM, TR, lam: three_cell(TL, TM, TR, lam).ergotropy(degenerate="nan")))
+    erg3 = jax.jit(jax.vmap(lambda TL, TM, TR, lam: three_cell(TL, TM, TR, lam).steady_ergotropy(degenerate="nan")))
     lams = np.linspace(0.0, 2.0, 201)
     TMs = np.array([0.5, 0.75, 1.0])
     LL, MM = np.meshgrid(lams, TMs)
@@ -439,7 +439,7 @@ MULTI_CELL = [
     only in a window of strong coupling. A scan over $\lambda_{LR}$ at $T_L = 2$, $T_R = 0$:
     """),
     code("""
-    erg2 = jax.jit(jax.vmap(lambda TL, TR, lam: two_cell(TL, TR, lam).ergotropy(degenerate="nan")))
+    erg2 = jax.jit(jax.vmap(lambda TL, TR, lam: two_cell(TL, TR, lam).steady_ergotropy(degenerate="nan")))
     lam2 = np.linspace(0.0, 2.0, 201)
     W2 = np.asarray(erg2(jnp.full(lam2.size, 2.0), jnp.zeros(lam2.size), jnp.asarray(lam2)))
     print(f"W(lam_LR = 0.1) = {W2[10]:.2e}; positive for lam_LR in "
@@ -471,7 +471,7 @@ MULTI_CELL = [
     rho_qt = qutip.steadystate(L_qt).full()
     print(f"max |rho_qbjax - rho_qutip| = {np.abs(np.asarray(m.steady_state()) - rho_qt).max():.1e}")
 
-    f = lambda T: three_cell(T[0], T[1], T[2], lam=0.1).ergotropy()
+    f = lambda T: three_cell(T[0], T[1], T[2], lam=0.1).steady_ergotropy()
     T0 = jnp.array([1.0, 0.6, 0.0])
     g = jax.grad(f)(T0)
     h = 1e-6
@@ -722,7 +722,7 @@ DIFFERENTIABLE = [
     code("""
     def photon_cumulants(Omega, Delta=0.0, order=4):
         L = lindbladian(Omega, Delta)
-        J = gamma * qb.superop.sprepost(sm, sm.T)              # rho -> gamma sm rho sm^dag
+        J = gamma * qb.sprepost(sm, sm.T)              # rho -> gamma sm rho sm^dag
         return qb.cumulants(lambda lam: L + (jnp.exp(lam) - 1) * J, order=order)
 
     def mandel_fano(Omega):
@@ -835,7 +835,7 @@ TAVIS_CUMMINGS = [
     Table I); the default `"physical"` reports the true ergotropy.
     """),
     code(_SETUP, """
-    from qbjax.models.tavis_cummings import PAPER_TABLE_I, PAPER_TS
+    from qbjax.reproduce.paper import TC_TABLE_I, TC_TIMES
     TC = qb.models.TavisCummingsBattery"""),
     md(r"""
     ## Table I, both environments in one solve
@@ -852,10 +852,10 @@ TAVIS_CUMMINGS = [
         m = TC(N, detuning=jnp.array([0.0, d_star, 0.0, d_star]), environment="general",
                lam=jnp.array([0.05, 0.05, 0.0, 0.0]), n0=jnp.array([0.0, 0.0, 0.1, 0.1]),
                gamma_phi=jnp.array([0.0, 0.0, 0.02, 0.02]))
-        dyn = {k: np.asarray(v) for k, v in m.dynamics(PAPER_TS).items()}
+        dyn = {k: np.asarray(v) for k, v in m.dynamics(TC_TIMES).items()}
         curves[N] = dyn
         for k, (env, which) in enumerate([("A", "non"), ("A", "fil"), ("B", "non"), ("B", "fil")]):
-            paper = PAPER_TABLE_I[(N, env)]
+            paper = TC_TABLE_I[(N, env)]
             j = 0 if which == "non" else 1
             rows.append((N, env, which, dyn["ergotropy_published"][k, -1], paper[j],
                          dyn["blp_published"][k], paper[2 + j], dyn["ergotropy"][k, -1]))
@@ -885,8 +885,8 @@ TAVIS_CUMMINGS = [
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
     dyn = curves[2]
     for k, (lab, c) in enumerate([("Delta = 0", "C0"), ("Delta*", "C1")]):
-        ax[0].plot(PAPER_TS, dyn["ergotropy"][k], color=c, label=f"ergotropy, {lab}")
-        ax[0].plot(PAPER_TS, dyn["trace_distance"][k], "--", color=c, label=f"D(t), {lab}")
+        ax[0].plot(TC_TIMES, dyn["ergotropy"][k], color=c, label=f"ergotropy, {lab}")
+        ax[0].plot(TC_TIMES, dyn["trace_distance"][k], "--", color=c, label=f"D(t), {lab}")
     ax[0].set_xlabel("omega_b t"); ax[0].legend(fontsize=7); ax[0].set_title("N = 2, environment A")
     ax[1].plot(dets, final, "o-", ms=3); ax[1].axvline(d_star, color="k", ls=":", label="Delta* (Eq. 7)")
     ax[1].set_xlabel("Delta / omega_b"); ax[1].set_ylabel("ergotropy at t = 20"); ax[1].legend(fontsize=8)

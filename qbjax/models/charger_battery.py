@@ -6,7 +6,7 @@ A charger qubit a starts in cos(theta/2)|0> + e^{i phi} sin(theta/2)|1>, the bat
 
 with optional charger decay gamma D[sa] (units: hbar = 1, rates and J in units of energy).  The
 two-qubit space is ordered charger (x) battery.  ``ChargerBattery`` evolves this numerically (core
-``liouvillian`` + ``evolve``); :func:`closed_form` holds the paper's formulas, with the spec's errata:
+``liouvillian`` + ``evolve``); :func:`closed_form` holds the paper's formulas, with these errata:
 
 * Eq. (60) repeats sa^dag sa rho; the dissipator is the standard Lindblad one gamma D[sa].
 * Eqs. (24), (28) lack a factor -i:  <sa^dag sb> = -(i/2) sin^2(theta/2) sin(2Jt),
@@ -17,169 +17,164 @@ two-qubit space is ordered charger (x) battery.  ``ChargerBattery`` evolves this
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validate import as_float, check, is_concrete
-from ..ergotropy import antiergotropy, capacity, energy, ergotropy, passive_energy
-from ..evolve import evolve as _evolve
-from ..roots import bisect, grid_argmax
-from ..states import concurrence as _concurrence
-from ..states import ket2dm, partial_trace, tensor
-from ..superop import liouvillian as _liouvillian
+from .._ergotropy import antiergotropy, energy, ergotropy, passive_energy
+from .._roots import bisect, grid_argmax
+from .._states import concurrence as _concurrence
+from .._states import partial_trace
+from .._validate import as_float, is_concrete, nonnegative
+from ._protocol import AbstractLindbladBattery, align
 
-_SIGMA = jnp.array([[0.0, 1.0], [0.0, 0.0]])  # |0><1|: lowers |1> (excited) to |0>
-_EYE2 = jnp.eye(2)
-
-
-def _field(x, name):
-    return as_float(x, name)
+_SIGMA = np.array([[0.0, 1.0], [0.0, 0.0]])  # |0><1|: lowers |1> (excited) to |0>
+_SA = np.kron(_SIGMA, np.eye(2))  # charger lowering operator on charger (x) battery
+_SB = np.kron(np.eye(2), _SIGMA)  # battery lowering operator
 
 
-class ChargerBattery(eqx.Module):
+def _field(name):
+    return lambda x: as_float(x, name)
+
+
+class ChargerBattery(AbstractLindbladBattery):
     """Charger qubit (Bloch angles ``theta``, ``phi``) coupled by ``J`` to a battery qubit in |0>.
 
-    Fields (JAX arrays, so ``vmap`` over models works): ``theta`` in [0, pi], ``phi``, coupling ``J``
-    >= 0, level splitting ``omega_b``, charger decay rate ``gamma`` >= 0.
+    Fields (JAX arrays that broadcast to ``batch_shape``; ``vmap`` over models works too): ``theta``
+    in [0, pi], ``phi``, coupling ``J`` >= 0, level splitting ``omega_b``, charger decay rate
+    ``gamma`` >= 0 (all in units of energy, hbar = 1; times in 1/energy).
+
+    System: the two qubits, charger (x) battery, states (*batch, 4, 4); battery: qubit b with
+    H_b = omega_b sb^dag sb.  The evolution starts at t = 0 from |alpha> (x) |0>.
     """
 
-    theta: jax.Array = eqx.field(converter=lambda x: _field(x, "theta"))
-    phi: jax.Array = eqx.field(default=0.0, converter=lambda x: _field(x, "phi"))
-    J: jax.Array = eqx.field(default=1.0, converter=lambda x: _field(x, "J"))
-    omega_b: jax.Array = eqx.field(default=1.0, converter=lambda x: _field(x, "omega_b"))
-    gamma: jax.Array = eqx.field(default=0.0, converter=lambda x: _field(x, "gamma"))
+    theta: jax.Array = eqx.field(converter=_field("theta"))
+    phi: jax.Array = eqx.field(default=0.0, converter=_field("phi"))
+    J: jax.Array = eqx.field(default=1.0, converter=_field("J"))
+    omega_b: jax.Array = eqx.field(default=1.0, converter=_field("omega_b"))
+    gamma: jax.Array = eqx.field(default=0.0, converter=_field("gamma"))
 
-    def __check_init__(self):
-        for name, ok in (("J", lambda v: v >= 0), ("gamma", lambda v: v >= 0)):
-            value = getattr(self, name)
-            if is_concrete(value) and not bool(np.all(ok(np.asarray(value)))):
-                raise ValueError(f"{name} must be >= 0; got {value}")
-
-    def _params(self):
-        J = check(self.J, self.J >= 0, "J must be >= 0")
-        gamma = check(self.gamma, self.gamma >= 0, "gamma must be >= 0")
-        return J, gamma
+    constraints: ClassVar = (nonnegative("J", "charger-battery coupling"), nonnegative("gamma", "charger decay rate"))
+    evolve_tolerances: ClassVar = {"rtol": 1e-10, "atol": 1e-12}
 
     # -- operators -------------------------------------------------------------------------------
     def hamiltonian(self):
-        """H = omega_b (na + nb) + J (sa^dag sb + h.c.), (4, 4), charger (x) battery."""
-        J, _ = self._params()
-        sa = tensor(_SIGMA, _EYE2)
-        sb = tensor(_EYE2, _SIGMA)
-        n = sa.T @ sa + sb.T @ sb
-        hop = sa.T @ sb + sb.T @ sa
-        return (self.omega_b * n + J * hop).astype(jnp.result_type(complex))
+        """H = omega_b (na + nb) + J (sa^dag sb + h.c.), (*batch, 4, 4), charger (x) battery."""
+        p = self.parameters(2)
+        n = _SA.T @ _SA + _SB.T @ _SB
+        hop = _SA.T @ _SB + _SB.T @ _SA
+        return (p["omega_b"] * n + p["J"] * hop).astype(jnp.result_type(complex))
 
-    def jump_ops(self):
-        """(1, 4, 4): sqrt(gamma) sa."""
-        _, gamma = self._params()
-        return (jnp.sqrt(gamma) * tensor(_SIGMA, _EYE2))[None].astype(jnp.result_type(complex))
-
-    def liouvillian(self):
-        """(16, 16) Lindblad generator -i[H, .] + gamma D[sa] (row-major vec)."""
-        return _liouvillian(self.hamiltonian(), self.jump_ops())
+    def jump_ops(self, t=0.0):
+        """(*batch, 1, 4, 4): sqrt(gamma) sa (time independent)."""
+        p = self.parameters(3)
+        return (jnp.sqrt(p["gamma"]) * _SA).astype(jnp.result_type(complex))
 
     def battery_hamiltonian(self):
-        """H_b = omega_b sb^dag sb on the battery qubit, (2, 2)."""
-        return (self.omega_b * _SIGMA.T @ _SIGMA).astype(jnp.result_type(complex))
+        """H_b = omega_b sb^dag sb on the battery qubit, (*batch, 2, 2)."""
+        p = self.parameters(2)
+        return (p["omega_b"] * (_SIGMA.T @ _SIGMA)).astype(jnp.result_type(complex))
 
     def initial_state(self):
-        """|alpha> (x) |0> as a (4, 4) density matrix."""
-        alpha = jnp.stack([jnp.cos(self.theta / 2), jnp.exp(1j * self.phi) * jnp.sin(self.theta / 2)])
-        beta = jnp.array([1.0, 0.0], dtype=alpha.dtype)
-        return ket2dm(tensor(alpha, beta))
+        """|alpha> (x) |0> as a (*batch, 4, 4) density matrix."""
+        p = self.parameters(0)
+        a0 = jnp.cos(p["theta"] / 2) + 0j
+        a1 = jnp.exp(1j * p["phi"]) * jnp.sin(p["theta"] / 2)
+        z = jnp.zeros_like(a0)
+        psi = jnp.stack([a0, z, a1, z], axis=-1)  # (a0 |0> + a1 |1>) (x) |0>
+        return psi[..., :, None] * jnp.conj(psi)[..., None, :]
+
+    def battery_state(self, rho):
+        """Reduced battery state Tr_a rho, (..., 2, 2)."""
+        return partial_trace(rho, (2, 2), keep=1)
+
+    def concurrence(self, rho):
+        """Wootters concurrence of the two-qubit state ``rho`` (..., 4, 4)."""
+        return _concurrence(rho)
 
     # -- dynamics --------------------------------------------------------------------------------
-    def evolve(self, ts, **kwargs):
-        """Two-qubit states at times ``ts`` (from t = 0), shape (len(ts), 4, 4).
+    def curves(self, ts, rho0=None, **kwargs):
+        """Every charging curve of the paper from one solve, at times ``ts`` > 0 (dict of (*batch, n_t)).
 
-        Keyword arguments go to :func:`qbjax.evolve` (defaults here: rtol 1e-10, atol 1e-12).
+        Keys as :func:`closed_form`: ``energy``, ``variance`` (of H_b), ``passive_energy``, ``ergotropy``,
+        ``antiergotropy``, ``capacity``, ``concurrence``, ``inversion`` (rho_b[1, 1] - 1/2),
+        ``coherence`` (|rho_b[0, 1]|), ``power`` (E / t) and ``ergotropic_power`` (ergotropy / t).
+        Keyword arguments go to :meth:`evolve`.
         """
-        kwargs.setdefault("rtol", 1e-10)
-        kwargs.setdefault("atol", 1e-12)
-        return _evolve(self.liouvillian(), self.initial_state(), ts, t0=0.0, **kwargs)
-
-    def battery_state(self, ts, **kwargs):
-        """Reduced battery states (len(ts), 2, 2)."""
-        return partial_trace(self.evolve(ts, **kwargs), (2, 2), keep=1)
-
-    def energy(self, ts, **kwargs):
-        """Battery energy E(t) = Tr(rho_b H_b)."""
-        return energy(self.battery_state(ts, **kwargs), self.battery_hamiltonian())
-
-    def variance(self, ts, **kwargs):
-        """Energy variance <H_b^2> - <H_b>^2 of the battery."""
-        rho = self.battery_state(ts, **kwargs)
-        Hb = self.battery_hamiltonian()
-        return energy(rho, Hb @ Hb) - energy(rho, Hb) ** 2
-
-    def passive_energy(self, ts, **kwargs):
-        return passive_energy(self.battery_state(ts, **kwargs), self.battery_hamiltonian())
-
-    def ergotropy(self, ts, **kwargs):
-        return ergotropy(self.battery_state(ts, **kwargs), self.battery_hamiltonian())
-
-    def antiergotropy(self, ts, **kwargs):
-        return antiergotropy(self.battery_state(ts, **kwargs), self.battery_hamiltonian())
-
-    def capacity(self, ts, **kwargs):
-        return capacity(self.battery_state(ts, **kwargs), self.battery_hamiltonian())
-
-    def concurrence(self, ts, **kwargs):
-        """Wootters concurrence of the two-qubit state."""
-        return _concurrence(self.evolve(ts, **kwargs))
-
-    def power(self, ts, **kwargs):
-        """Charging power P = E / t (t > 0)."""
-        return self.energy(ts, **kwargs) / jnp.asarray(ts)
-
-    def ergotropic_power(self, ts, **kwargs):
-        """Ergotropic charging power ergotropy / t (t > 0)."""
-        return self.ergotropy(ts, **kwargs) / jnp.asarray(ts)
+        rho = self.evolve(ts, rho0, **kwargs)
+        rb = self.battery_state(rho)
+        Hb = align(self.battery_hamiltonian(), rb)
+        E = energy(rb, Hb)
+        erg = ergotropy(rb, Hb)
+        ts = jnp.asarray(ts)
+        return {
+            "energy": E,
+            "variance": energy(rb, Hb @ Hb) - E**2,
+            "passive_energy": passive_energy(rb, Hb),
+            "ergotropy": erg,
+            "antiergotropy": antiergotropy(rb, Hb),
+            "capacity": self.capacity(rho),
+            "concurrence": _concurrence(rho),
+            "inversion": jnp.real(rb[..., 1, 1]) - 0.5,
+            "coherence": jnp.abs(rb[..., 0, 1]),
+            "power": E / ts,
+            "ergotropic_power": erg / ts,
+        }
 
     @eqx.filter_jit
     def optimal_times(self, t_max=None, n_grid: int = 2001):
-        """Numerical optimal times and peaks on (0, t_max] (default t_max = pi / J).
+        """Numerical optimal times and peaks on (0, t_max] (default t_max = pi / J), each ``batch_shape``.
 
         Returns a dict with ``t_E, E_max`` (energy), ``t_erg, erg_max`` (ergotropy), ``t_P, P_max``
         (power E/t) and ``t_Pe, Pe_max`` (ergotropic power).  The state at each trial time is the
         exact propagator exp(L t) applied to the initial state (no closed form is used).
         """
-        J, _ = self._params()
-        t_max = jnp.pi / J if t_max is None else t_max
-        L = self.liouvillian()
-        x0 = self.initial_state().reshape(16)
-        Hb = self.battery_hamiltonian()
-        lo = t_max * 1e-6
+        if t_max is not None and is_concrete(t_max) and not float(t_max) > 0:
+            raise ValueError(f"t_max must be > 0; got t_max = {t_max}")
+        return self.map_members(_optimal_times, t_max, n_grid)
 
-        def battery(x):
-            return partial_trace(x.reshape(4, 4), (2, 2), keep=1)
+    def features(self) -> dict:
+        """The optimal charging times and peaks of :meth:`optimal_times` (8 scalars)."""
+        return self.optimal_times()
 
-        def at(t):  # exact propagator exp(L t) for the golden-section refinement
-            return battery(jax.scipy.linalg.expm(L * t) @ x0)
 
-        # grid states by repeated application of the one-step propagator exp(L dt)
-        step = jax.scipy.linalg.expm(L * ((t_max - lo) / (n_grid - 1)))
-        first = jax.scipy.linalg.expm(L * lo) @ x0
-        _, xs = jax.lax.scan(lambda x, _: (step @ x, x), first, None, length=n_grid)
-        rho_grid = jax.vmap(battery)(xs)
-        grid = jnp.linspace(lo, t_max, n_grid)
-        e_grid, erg_grid = energy(rho_grid, Hb), ergotropy(rho_grid, Hb)
+def _optimal_times(m: ChargerBattery, t_max, n_grid: int) -> dict:
+    """:meth:`ChargerBattery.optimal_times` for one (unbatched) configuration."""
+    t_max = jnp.pi / m.parameters()["J"] if t_max is None else t_max
+    L = m.liouvillian()
+    x0 = m.initial_state().reshape(16)
+    Hb = m.battery_hamiltonian()
+    lo = t_max * 1e-6
 
-        funcs = {
-            "E": (lambda t: energy(at(t), Hb), e_grid),
-            "erg": (lambda t: ergotropy(at(t), Hb), erg_grid),
-            "P": (lambda t: energy(at(t), Hb) / t, e_grid / grid),
-            "Pe": (lambda t: ergotropy(at(t), Hb) / t, erg_grid / grid),
-        }
-        out = {}
-        for key, (f, values) in funcs.items():
-            t_opt, f_opt = grid_argmax(f, lo, t_max, n_grid=n_grid, values=values)
-            out[f"t_{key}"] = t_opt
-            out[f"{key}_max"] = f_opt
-        return out
+    def battery(x):
+        return m.battery_state(x.reshape(4, 4))
+
+    def at(t):  # exact propagator exp(L t) for the golden-section refinement
+        return battery(jax.scipy.linalg.expm(L * t) @ x0)
+
+    # grid states by repeated application of the one-step propagator exp(L dt)
+    step = jax.scipy.linalg.expm(L * ((t_max - lo) / (n_grid - 1)))
+    first = jax.scipy.linalg.expm(L * lo) @ x0
+    _, xs = jax.lax.scan(lambda x, _: (step @ x, x), first, None, length=n_grid)
+    rho_grid = jax.vmap(battery)(xs)
+    grid = jnp.linspace(lo, t_max, n_grid)
+    e_grid, erg_grid = energy(rho_grid, Hb), ergotropy(rho_grid, Hb)
+
+    funcs = {
+        "E": (lambda t: energy(at(t), Hb), e_grid),
+        "erg": (lambda t: ergotropy(at(t), Hb), erg_grid),
+        "P": (lambda t: energy(at(t), Hb) / t, e_grid / grid),
+        "Pe": (lambda t: ergotropy(at(t), Hb) / t, erg_grid / grid),
+    }
+    out = {}
+    for key, (f, values) in funcs.items():
+        t_opt, f_opt = grid_argmax(f, lo, t_max, n_grid=n_grid, values=values)
+        out[f"t_{key}"] = t_opt
+        out[f"{key}_max"] = f_opt
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ Amplified Work Extraction Through Thermal Reservoir Modulation").
 
 n qubits ("cells"; n = 2: L, R; n = 3: L, M, R), each coupled through sigma_x to its own bosonic bath
 at temperature T_i.  Units: hbar = k_B = 1 (frequencies, couplings, temperatures and rates share one
-unit).  System Hamiltonian, every pair counted ONCE (the paper's sum over i != j is ambiguous; SPEC 4.2):
+unit).  System Hamiltonian, every pair counted ONCE (the paper's sum over i != j is ambiguous):
 
     H_S = sum_i (w_i / 2) sz_i + sum_{i<j} (lam_ij / 2) sz_i sz_j,
 
@@ -12,7 +12,7 @@ cell 0 most significant, |0> = spin up (sz = +1, the excited state of a cell), s
 basis order is the paper's |1> = |uuu>, |2> = |uud>, ..., |8> = |ddd>.  H_S is diagonal there: its
 eigenstates are the basis states and no eigensolver is needed.
 
-Global Born-Markov-secular master equation (paper Eqs. 4-6, with the ERRATA of SPEC 4.2)::
+Global Born-Markov-secular master equation (paper Eqs. 4-6, with the erratum below)::
 
     d rho / dt = -i [H_S, rho] + sum_i sum_{w > 0} J(w) [ (1 + n_i(w)) D[A_i(w)] + n_i(w) D[A_i(w)^dag] ],
     A_i(w) = sum_{E_m - E_k = w} |k><k| sx_i |m><m|            (LOWERING: E_m > E_k),
@@ -20,8 +20,8 @@ Global Born-Markov-secular master equation (paper Eqs. 4-6, with the ERRATA of S
     D[A] rho = A rho A^dag - {A^dag A, rho} / 2.
 
 ERRATA.  The paper prints A_i(w) as a sum over E_k - E_m = w > 0, i.e. a raising operator; with the
-emission rate J (1 + n) that would pump the cells into inverted states at T_L = T_R.  qbjax uses the
-lowering form above (SPEC 4.2).
+emission rate J (1 + n) that would pump the cells into inverted states at T_L = T_R, against the
+paper's own Fig. 2.  qbjax uses the lowering form above.
 
 Secular grouping with static shapes.  sx_i only connects basis states that differ in spin i, so the
 transitions of bath i are the 2^(n-1) pairs (up_i, down_i) of basis states differing in spin i.  For each
@@ -37,9 +37,8 @@ coupling, T and kappa; the mask is piecewise constant (no gradient flows through
 Level crossings (degenerate points).  A pair with w_p <= secular_tol has no positive Bohr frequency and
 the secular master equation drops it (the paper sums over w > 0 only).  The generator is then
 discontinuous in the parameters (as w -> 0+ the rate kappa w n(w) tends to kappa T, not 0), and at the
-crossings named in SPEC 4.2 - two cells at lam_LR = w, three equal cells at w = 2 lam - the state
-|d...d> is cut off from every transition, so the steady state is NOT unique (2-dimensional null space;
-the core's :func:`qbjax.steady_state` indeed flags the generator as singular there).  A second way to
+crossings - two cells at lam_LR = w, three equal cells at w = 2 lam - the state |d...d> is cut off from
+every transition: the steady state is NOT unique (:func:`qbjax.steady_state` flags it as singular).  A second way to
 lose uniqueness: a population network with several closed classes (e.g. every bath at T = 0 and a
 degenerate ground state, as for two cells with |lam_LR| > w; or absorption rates that underflow to 0 for
 w / T > 700); it is detected with static shapes by a transitive closure of the rate graph (the steady
@@ -51,29 +50,30 @@ of closed classes (inside ``jit``: ``eqx.error_if`` with a generic message of th
 is well defined everywhere.
 
 The steady state does not depend on kappa (it scales the whole dissipator; kappa = 1 by default).
-
-Heat currents: J_i = Tr(H_S D_i[rho_ss]), with D_i the dissipator of bath i; POSITIVE when energy flows
-FROM bath i INTO the system.  In the steady state sum_i J_i = 0 (the Hamiltonian part does not change
-the energy).
+Heat currents: J_i = Tr(H_S D_i[rho_ss]), D_i the dissipator of bath i; POSITIVE when energy flows FROM
+bath i INTO the system; in the steady state sum_i J_i = 0.
 """
 
 from __future__ import annotations
 
 import itertools
+from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validate import as_float, check, is_concrete
-from ..ergotropy import energy as _energy
-from ..ergotropy import ergotropy as _ergotropy
-from ..steady import steady_state as _steady_state
-from ..superop import commutator_superop as _commutator_superop
-from ..superop import dissipator as _dissipator
-from ..superop import vec
-from ..thermal import bose_einstein
+from .._ergotropy import energy as _energy
+from .._ergotropy import ergotropy as _ergotropy
+from .._evolve import evolve as _evolve
+from .._steady import steady_state as _steady_state
+from .._superop import commutator_superop as _commutator_superop
+from .._superop import dissipator as _dissipator
+from .._superop import vec
+from .._thermal import bose_einstein
+from .._validate import Constraint, as_float, is_concrete, nonnegative, positive
+from ._protocol import AbstractBattery, align
 
 _LABELS3 = ("L", "M", "R")
 
@@ -117,10 +117,20 @@ def _basis_label(k: int, n: int) -> str:
     return "".join("u" if ((k >> (n - 1 - i)) & 1) == 0 else "d" for i in range(n))
 
 
-class MultiCellBattery(eqx.Module):
+def _symmetric(c):
+    c = c.astype(float) if hasattr(c, "astype") else c
+    scale = abs(c).max(axis=(-1, -2)) if c.ndim >= 2 else abs(c)
+    return abs(c - c.swapaxes(-1, -2)).max(axis=(-1, -2)) <= 1e-12 * (1.0 + scale)
+
+
+def _zero_diagonal(c):
+    return (c.diagonal(axis1=-2, axis2=-1) == 0).all(axis=-1)
+
+
+class MultiCellBattery(AbstractBattery):
     """n coupled qubit cells, cell i in contact with a bosonic bath at temperature ``T[i]``.
 
-    Fields (JAX arrays; n is static, read from the shape of ``omega``):
+    Fields (JAX arrays of one configuration; n is static, read from the shape of ``omega``):
 
     * ``omega`` (n,): cell splittings w_i > 0;
     * ``coupling`` (n, n): lam_ij, real symmetric with zero diagonal (each pair enters H_S once);
@@ -128,8 +138,10 @@ class MultiCellBattery(eqx.Module):
     * ``kappa`` (): Ohmic strength, J(w) = kappa w, kappa > 0;
     * ``secular_tol`` (static float): tolerance for equal Bohr frequencies / level crossings.
 
-    Construct batches with ``jax.vmap`` over a function that builds the model, e.g.
-    ``jax.vmap(lambda T: MultiCellBattery(w, lam, T).ergotropy())(Ts)``.
+    The battery is the whole register: system and battery states are (2^n, 2^n) density matrices
+    and H_B = H_S.  The fields hold one configuration (``batch_shape`` is ()): batches go through
+    ``jax.vmap`` over a function that builds the model, e.g.
+    ``jax.vmap(lambda T: MultiCellBattery(w, lam, T).steady_ergotropy())(Ts)``.
     """
 
     omega: jax.Array = eqx.field(converter=lambda x: as_float(x, "omega"))
@@ -137,6 +149,15 @@ class MultiCellBattery(eqx.Module):
     T: jax.Array = eqx.field(converter=lambda x: as_float(x, "T"))
     kappa: jax.Array = eqx.field(default=1.0, converter=lambda x: as_float(x, "kappa"))
     secular_tol: float = eqx.field(default=1e-9, static=True)
+
+    field_ndims: ClassVar = {"omega": 1, "coupling": 2, "T": 1}
+    constraints: ClassVar = (
+        positive("omega"),
+        nonnegative("T"),
+        positive("kappa"),
+        Constraint("coupling", _symmetric, "coupling must be symmetric (lam_ij = lam_ji)"),
+        Constraint("coupling", _zero_diagonal, "coupling must have a zero diagonal"),
+    )
 
     def __check_init__(self):
         if self.omega.ndim != 1 or self.omega.shape[0] < 1:
@@ -150,22 +171,8 @@ class MultiCellBattery(eqx.Module):
             raise ValueError(f"kappa must be a scalar; got shape {self.kappa.shape}")
         if not self.secular_tol > 0:
             raise ValueError(f"secular_tol must be > 0; got {self.secular_tol}")
-        for name, ok, what in (
-            ("omega", lambda v: v > 0, "> 0"),
-            ("T", lambda v: v >= 0, ">= 0"),
-            ("kappa", lambda v: v > 0, "> 0"),
-        ):
-            value = getattr(self, name)
-            if is_concrete(value) and not bool(np.all(ok(np.asarray(value)))):
-                raise ValueError(f"{name} must be {what}; got {np.asarray(value)}")
-        if is_concrete(self.coupling):
-            c = np.asarray(self.coupling)
-            if not np.all(np.isfinite(c)):
-                raise ValueError("coupling must be finite")
-            if np.any(np.diag(c) != 0):
-                raise ValueError(f"coupling must have a zero diagonal; got diagonal {np.diag(c)}")
-            if not np.allclose(c, c.T, rtol=0, atol=1e-12 * max(1.0, np.abs(c).max())):
-                raise ValueError("coupling must be symmetric (lam_ij = lam_ji)")
+        if is_concrete(self.coupling) and not np.all(np.isfinite(np.asarray(self.coupling))):
+            raise ValueError("coupling must be finite")
 
     # -- parameters ------------------------------------------------------------------------------
     @property
@@ -185,14 +192,9 @@ class MultiCellBattery(eqx.Module):
         return tuple(_basis_label(k, self.n_cells) for k in range(self.dim))
 
     def _params(self):
-        """Validated fields (``eqx.error_if`` when traced; concrete values were checked at init)."""
-        omega = check(self.omega, self.omega > 0, "omega must be > 0")
-        T = check(self.T, self.T >= 0, "T must be >= 0")
-        kappa = check(self.kappa, self.kappa > 0, "kappa must be > 0")
-        c = self.coupling
-        sym = jnp.abs(c - c.T).max() <= 1e-12 * jnp.maximum(1.0, jnp.abs(c).max())
-        c = check(c, sym & jnp.all(jnp.diagonal(c) == 0), "coupling must be symmetric with a zero diagonal")
-        return omega, c, T, kappa
+        """Validated fields of one configuration (``eqx.error_if`` when traced)."""
+        p = self.parameters()
+        return p["omega"], p["coupling"], p["T"], p["kappa"]
 
     # -- spectrum and transitions ----------------------------------------------------------------
     def _energies(self, omega, c):
@@ -203,12 +205,15 @@ class MultiCellBattery(eqx.Module):
 
     def energies(self):
         """Eigenvalues E_k of H_S in basis order, shape (2^n,) (real)."""
-        omega, c, _, _ = self._params()
-        return self._energies(omega, c)
+        return self._energies(*self._params()[:2])
 
     def hamiltonian(self):
         """H_S = sum_i (w_i/2) sz_i + sum_{i<j} (lam_ij/2) sz_i sz_j, diagonal (2^n, 2^n), complex."""
         return jnp.diag(self.energies()).astype(jnp.result_type(complex))
+
+    def battery_hamiltonian(self):
+        """The battery is the whole register: H_B = H_S."""
+        return self.hamiltonian()
 
     def _transitions(self, E):
         _, up, down = _structure(self.n_cells)
@@ -249,8 +254,7 @@ class MultiCellBattery(eqx.Module):
 
         Zero for non-leader pairs and for dropped (w <= tol) pairs.
         """
-        _, _, T, kappa = self._params()
-        return self._rates(self.transitions(), T, kappa)
+        return self._parts()[2]
 
     def _lowering(self, tr):
         d = self.dim
@@ -264,56 +268,72 @@ class MultiCellBattery(eqx.Module):
     def lowering_operators(self):
         """A_i(w) of every (bath i, pair p), shape (n, P, d, d), real 0/1 entries; zero for non-leader
         (and dropped) pairs."""
-        return self._lowering(self.transitions())
+        return self._parts()[3]
 
-    def jump_ops(self):
+    def jump_ops(self, t=0.0):
         """All jump operators with rates folded in, shape (n 2^n, d, d), complex: per bath i the
-        sqrt(J(1 + n_i)) A_i(w) then the sqrt(J n_i) A_i(w)^dag (zeros where masked out).  For use with
-        the core: ``qbjax.liouvillian(m.hamiltonian(), m.jump_ops())`` equals ``m.liouvillian()``."""
-        down, up = self.rates()
-        A = self.lowering_operators()
-
-        def safe_sqrt(r):  # sqrt'(0) = inf would give 0 * inf = NaN gradients where a rate is 0
-            pos = r > 0
-            return jnp.where(pos, jnp.sqrt(jnp.where(pos, r, 1.0)), 0.0)
-
-        Ad = jnp.swapaxes(A, -1, -2)
-        ops = jnp.concatenate([safe_sqrt(down)[..., None, None] * A, safe_sqrt(up)[..., None, None] * Ad], axis=1)
-        return ops.reshape((-1,) + ops.shape[-2:]).astype(jnp.result_type(complex))
+        sqrt(J(1 + n_i)) A_i(w) then the sqrt(J n_i) A_i(w)^dag (zeros where masked out; time
+        independent).  ``qbjax.liouvillian(m.hamiltonian(), m.jump_ops())`` equals ``m.liouvillian()``."""
+        return _jump_ops(self)
 
     def _parts(self):
-        """One validated pass: H (complex), transitions, flat rates (n, 2P) and the unit dissipators
-        D[A_i(w)], D[A_i(w)^dag] (n, 2P, d^2, d^2) from the core's ``dissipator``.  A_i(w) is real, so
-        the dissipators are built in real arithmetic; they depend on omega and coupling only, so under
-        ``vmap`` over temperatures they are built once and only the rates are batched."""
+        """One validated pass: H (complex), transitions, the (emission,
+        absorption) rates (n, P) each, the lowering operators A_i(w) (n, P, d, d) and the unit
+        dissipators D[A_i(w)], D[A_i(w)^dag] (n, 2P, d^2, d^2) from the core's ``dissipator``.  A_i(w)
+        is real, so the dissipators are built in real arithmetic; they depend on omega and coupling
+        only, so under ``vmap`` over temperatures they are built once and only the rates are batched."""
         omega, c, T, kappa = self._params()
         E = self._energies(omega, c)
         tr = self._transitions(E)
-        down, up = self._rates(tr, T, kappa)
+        rates = self._rates(tr, T, kappa)
         A = self._lowering(tr)
         D = _dissipator(jnp.concatenate([A, jnp.swapaxes(A, -1, -2)], axis=1))
         H = jnp.diag(E).astype(jnp.result_type(complex))
-        return H, tr, jnp.concatenate([down, up], axis=1), D
+        return H, tr, rates, A, D
 
-    @staticmethod
-    def _assemble(H, rates, D):
-        diss = jnp.einsum("ik,ikab->ab", rates, D)
-        return _commutator_superop(H) + diss.astype(H.dtype)
-
-    def liouvillian(self):
+    @eqx.filter_jit
+    def liouvillian(self, t=0.0):
         """(4^n, 4^n) Lindblad generator, row-major vec, -i[H_S, .] + sum_k rate_k D[A_k] (core
-        ``commutator_superop``/``dissipator``); equal to the core's ``qbjax.liouvillian(self.hamiltonian(),
-        self.jump_ops())``, but linear in the rates, which keeps gradients exact where a rate vanishes
-        (T = 0) and lets ``vmap`` over temperatures reuse the D[A_k]."""
-        return _liouvillian_jit(self)
+        ``commutator_superop``/``dissipator``; time independent); equal to ``qbjax.liouvillian(
+        self.hamiltonian(), self.jump_ops())``, but linear in the rates, which keeps gradients exact
+        where a rate vanishes (T = 0) and lets ``vmap`` over temperatures reuse the D[A_k]."""
+        return _assemble(*_flat_parts(self))
 
+    @eqx.filter_jit
     def bath_dissipators(self):
         """(n, 4^n, 4^n) complex: the dissipator of each bath alone (no Hamiltonian part)."""
-        return _bath_dissipators_jit(self)
+        _, rates, D = _flat_parts(self)
+        return jnp.einsum("ik,ikab->iab", rates, D).astype(jnp.result_type(complex))
+
+    # -- dynamics --------------------------------------------------------------------------------
+    def initial_state(self):
+        """|d...d><d...d|: every cell in its lower level (sz = -1), (2^n, 2^n) complex."""
+        return jnp.zeros((self.dim, self.dim), dtype=jnp.result_type(complex)).at[-1, -1].set(1.0)
+
+    @eqx.filter_jit
+    def evolve(self, ts, rho0=None, **kwargs):
+        """States rho(t) at the times ``ts`` >= 0 from ``rho0`` (default :meth:`initial_state`) at t = 0,
+        (n_t, 2^n, 2^n) (core :func:`qbjax.evolve`; keyword arguments go to it)."""
+        kwargs = {"t0": 0.0, **kwargs}
+        rho0 = self.initial_state() if rho0 is None else rho0
+        return _evolve(self.liouvillian(), rho0, ts, **kwargs)
+
+    def battery_state(self, rho):
+        """The whole register is the battery: ``rho`` itself."""
+        return jnp.asarray(rho)
+
+    def ergotropy(self, rho):
+        """Ergotropy of the register state(s) ``rho`` w.r.t. H_S (core :func:`qbjax.ergotropy`)."""
+        return _ergotropy(rho, align(self.hamiltonian(), rho))
+
+    def ergotropy_curve(self, ts, rho0=None, **kwargs):
+        """Ergotropy along :meth:`evolve`, (n_t,)."""
+        return self.ergotropy(self.evolve(ts, rho0, **kwargs))
 
     # -- steady state and observables ------------------------------------------------------------
-    def _crossing_message(self, info) -> str:
-        w, high, low, valid = (np.asarray(x) for x in info)
+    def _crossing_message(self) -> str:
+        tr = self.transitions()
+        w, high, low, valid = (np.asarray(tr[k]) for k in ("w", "high", "low", "valid"))
         names = self.cell_names
         n = self.n_cells
         i, p = map(int, np.argwhere(~valid)[0])
@@ -334,25 +354,31 @@ class MultiCellBattery(eqx.Module):
         """
         return self.summary(degenerate)["rho"]
 
+    def steady_ergotropy(self, degenerate: str = "raise"):
+        """Ergotropy of the steady state w.r.t. H_S (core :func:`qbjax.ergotropy`)."""
+        return self.summary(degenerate)["ergotropy"]
+
     def populations(self, degenerate: str = "raise"):
         """Steady-state populations of the basis (= energy eigen-) states, (2^n,), order of basis_labels()."""
         return self.summary(degenerate)["populations"]
 
-    def energy(self, degenerate: str = "raise"):
-        """Steady-state energy Tr(rho_ss H_S)."""
-        return self.summary(degenerate)["energy"]
-
-    def ergotropy(self, degenerate: str = "raise"):
-        """Ergotropy of the full n-cell steady state w.r.t. H_S (core :func:`qbjax.ergotropy`)."""
-        return self.summary(degenerate)["ergotropy"]
-
     def heat_currents(self, degenerate: str = "raise"):
-        """(n,) heat currents J_i = Tr(H_S D_i[rho_ss]); > 0: energy flows from bath i into the cells."""
+        """(n,) steady-state heat currents J_i = Tr(H_S D_i[rho_ss]); > 0: energy flows from
+        bath i into the cells."""
         return self.summary(degenerate)["heat_currents"]
 
+    def features(self, degenerate: str = "raise") -> dict:
+        """Steady-state scalars: ``ergotropy``, ``energy``, the heat currents ``J_<cell>`` and the
+        populations ``p_<basis label>`` (scalars)."""
+        s = self.summary(degenerate)
+        out = {"ergotropy": s["ergotropy"], "energy": s["energy"]}
+        out.update({f"J_{name}": s["heat_currents"][..., i] for i, name in enumerate(self.cell_names)})
+        out.update({f"p_{label}": s["populations"][..., k] for k, label in enumerate(self.basis_labels())})
+        return out
+
     def summary(self, degenerate: str = "raise"):
-        """dict: ``rho``, ``populations``, ``energy``, ``ergotropy``, ``heat_currents`` from one
-        compiled steady-state solve.
+        """dict: ``rho``, ``populations``, ``energy``, ``ergotropy``, ``heat_currents`` of the steady state
+        from one compiled solve.
 
         Points without a unique steady state - a level crossing (module docstring) or a transition
         network with several closed classes (e.g. every bath at T = 0 and a degenerate ground state) -
@@ -362,9 +388,9 @@ class MultiCellBattery(eqx.Module):
         if degenerate not in ("raise", "nan"):
             raise ValueError(f"degenerate must be 'raise' or 'nan'; got {degenerate!r}")
         if degenerate == "raise" and is_concrete(self):
-            out, crossing, n_classes = _summary_jit(self, "nan")
+            out, crossing, n_classes = self._summary("nan")
             if bool(crossing):
-                raise ValueError(self._crossing_message(_crossing_info(self)[1]))
+                raise ValueError(self._crossing_message())
             if int(n_classes) != 1:
                 raise ValueError(
                     f"MultiCellBattery(omega={np.asarray(self.omega).tolist()}, coupling="
@@ -374,31 +400,66 @@ class MultiCellBattery(eqx.Module):
                     "Use degenerate='nan' to get NaN at such points."
                 )
             return out
-        return _summary_jit(self, degenerate)[0]
+        return self._summary(degenerate)[0]
+
+    @eqx.filter_jit
+    def _summary(self, degenerate: str):
+        """Solve + observables of the steady state, plus the flags (level crossing, closed classes).
+
+        "raise": ``eqx.error_if`` on either flag (traced parameters).  "nan": where a flag is set the
+        regular stand-in generator -identity is solved (unique steady state) and every output is
+        replaced by NaN, so vmapped scans through such points neither raise nor return an arbitrary
+        vector.
+        """
+        H, tr, (down, up), _, D = self._parts()
+        rates = jnp.concatenate([down, up], axis=1)
+        L = _assemble(H, rates, D)
+        crossing = ~jnp.all(tr["valid"])
+        n_classes = _closed_classes(L, self.dim)
+        bad = crossing | (n_classes != 1)
+        if degenerate == "raise":
+            L = eqx.error_if(L, crossing, _CROSSING_MSG)
+            L = eqx.error_if(L, n_classes != 1, _CLASSES_MSG)
+        else:
+            L = jnp.where(bad, -jnp.eye(L.shape[-1], dtype=L.dtype), L)
+        rho = _steady_state(L)
+        # heat currents J_i = Tr(H D_i[rho]) = sum_k rate_ik Tr(H D[A_ik] rho) (real D, real H)
+        dE = jnp.einsum("ikab,b->ika", D, vec(rho))  # D[A_ik] rho, vectorised
+        HdE = jnp.einsum("ika,a->ik", dE, vec(H.T))  # Tr(H X) = sum_ab H_ba X_ab
+        J = jnp.real(jnp.einsum("ik,ik->i", rates, HdE))
+        out = {
+            "rho": rho,
+            "populations": jnp.real(jnp.diagonal(rho)),
+            "energy": _energy(rho, H),
+            "ergotropy": _ergotropy(rho, H),
+            "heat_currents": J,
+        }
+        if degenerate == "nan":
+            out = jax.tree_util.tree_map(lambda x: jnp.where(bad, jnp.nan, x), out)
+        return out, crossing, n_classes
 
 
-@eqx.filter_jit
-def _liouvillian_jit(m: MultiCellBattery):
-    H, _, rates, D = m._parts()
-    return m._assemble(H, rates, D)
+def _flat_parts(m: MultiCellBattery):
+    """(H, rates (n, 2P), dissipators (n, 2P, d^2, d^2)) of one configuration."""
+    H, _, (down, up), _, D = m._parts()
+    return H, jnp.concatenate([down, up], axis=1), D
 
 
-@eqx.filter_jit
-def _bath_dissipators_jit(m: MultiCellBattery):
-    _, _, rates, D = m._parts()
-    return jnp.einsum("ik,ikab->iab", rates, D).astype(jnp.result_type(complex))
+def _assemble(H, rates, D):
+    diss = jnp.einsum("ik,ikab->ab", rates, D)
+    return _commutator_superop(H) + diss.astype(H.dtype)
 
 
-def _crossing_info(m: MultiCellBattery):
-    """NumPy evaluation of the transition table for concrete parameters (cheap, no compilation)."""
-    omega, c = np.asarray(m.omega, dtype=float), np.asarray(m.coupling, dtype=float)
-    z, up, down = _structure(m.n_cells)
-    E = 0.5 * z @ omega + 0.5 * np.einsum("ki,ij,kj->k", z, np.triu(c, 1), z)
-    signed = E[up] - E[down]
-    w = np.abs(signed)
-    high, low = np.where(signed >= 0, up, down), np.where(signed >= 0, down, up)
-    valid = w > m.secular_tol
-    return not bool(np.all(valid)), (w, high, low, valid)
+def _jump_ops(m: MultiCellBattery):
+    _, _, (down, up), A, _ = m._parts()
+
+    def safe_sqrt(r):  # sqrt'(0) = inf would give 0 * inf = NaN gradients where a rate is 0
+        pos = r > 0
+        return jnp.where(pos, jnp.sqrt(jnp.where(pos, r, 1.0)), 0.0)
+
+    Ad = jnp.swapaxes(A, -1, -2)
+    ops = jnp.concatenate([safe_sqrt(down)[..., None, None] * A, safe_sqrt(up)[..., None, None] * Ad], axis=1)
+    return ops.reshape((-1,) + ops.shape[-2:]).astype(jnp.result_type(complex))
 
 
 def _closed_classes(L, d: int):
@@ -417,41 +478,6 @@ def _closed_classes(L, d: int):
     mutual = R & R.T
     first = jnp.argmax(mutual, axis=1)  # smallest member of k's class
     return jnp.sum(closed & (first == jnp.arange(d)))
-
-
-@eqx.filter_jit
-def _summary_jit(m: MultiCellBattery, degenerate: str):
-    """Solve + observables, plus the flags (level crossing, number of closed classes).
-
-    "raise": ``eqx.error_if`` on either flag (traced parameters).  "nan": where a flag is set the regular
-    stand-in generator -identity is solved (unique steady state) and every output is replaced by NaN, so
-    vmapped scans through such points neither raise nor return an arbitrary vector.
-    """
-    H, tr, rates, D = m._parts()
-    L = m._assemble(H, rates, D)
-    crossing = ~jnp.all(tr["valid"])
-    n_classes = _closed_classes(L, m.dim)
-    bad = crossing | (n_classes != 1)
-    if degenerate == "raise":
-        L = eqx.error_if(L, crossing, _CROSSING_MSG)
-        L = eqx.error_if(L, n_classes != 1, _CLASSES_MSG)
-    else:
-        L = jnp.where(bad, -jnp.eye(L.shape[-1], dtype=L.dtype), L)
-    rho = _steady_state(L)
-    # heat currents J_i = Tr(H D_i[rho]) = sum_k rate_ik Tr(H D[A_ik] rho) (real D, real H)
-    dE = jnp.einsum("ikab,b->ika", D, vec(rho))  # D[A_ik] rho, vectorised
-    HdE = jnp.einsum("ika,a->ik", dE, vec(H.T))  # Tr(H X) = sum_ab H_ba X_ab
-    J = jnp.real(jnp.einsum("ik,ik->i", rates, HdE))
-    out = {
-        "rho": rho,
-        "populations": jnp.real(jnp.diagonal(rho)),
-        "energy": _energy(rho, H),
-        "ergotropy": _ergotropy(rho, H),
-        "heat_currents": J,
-    }
-    if degenerate == "nan":
-        out = jax.tree_util.tree_map(lambda x: jnp.where(bad, jnp.nan, x), out)
-    return out, crossing, n_classes
 
 
 def two_cell(T_L, T_R, lam_LR, omega=1.0, kappa=1.0, **kwargs) -> MultiCellBattery:

@@ -1,5 +1,5 @@
 """Tavis-Cummings collective battery protected by cavity detuning (paper 003: T. Z. Jawad, "Ergotropy
-Protection via Cavity Detuning in Collective Open Quantum Batteries"; SPEC section 4.4).
+Protection via Cavity Detuning in Collective Open Quantum Batteries").
 
 N qubits in the symmetric Dicke space (J = N/2, basis |J, M>, index i = 0..N holds M = J - i as
 ``qutip.jmat``) coupled to one cavity mode truncated to ``n_cavity`` Fock states; Hilbert space
@@ -23,14 +23,14 @@ it equals A for n0 = gamma_phi = 0 and B for lam = 0 (``as_general``).
 Defaults g = 0.1, gamma0 = 0.05, n_cavity = 6.  The battery is the Dicke space with
 H_B = w_b (J_z + N/2) (levels 0, w_b, ..., N w_b); start |J, J> (x) |0> (fully charged).
 
-Erratum on the rates (SPEC 4.4): the appendix code as printed seems to put the square root around gamma0
+Erratum on the rates: the appendix code as printed seems to put the square root around gamma0
 alone (coefficient sqrt(gamma0) exp(-lam t), i.e. rate gamma0 exp(-2 lam t)); with that reading no entry
 of Table I comes out, with the rates above every one does.
 
 Outputs.  ``ergotropy_curve``: residual ergotropy of the reduced battery state rho_B = Tr_cav rho,
     physical:   E = Tr(rho_B H_B) - sum_k r_k^desc e_k^asc                 (0 <= E <= N w_b);
     published:  E = max(0, n_cavity Tr(rho_B H_B) - sum_k r_k^desc e_k^asc).
-ERRATA, Table I (SPEC 4.4): the paper's code evaluates the battery energy as
+ERRATA, Table I: the paper's code evaluates the battery energy as
 ``expect(H_B_total.ptrace(0), rho_B)``; the partial trace of the OPERATOR H_B (x) 1 over the cavity is
 n_cavity H_B, so its energy is multiplied by n_cavity (6) while its passive energy is not, and the result
 is clipped at 0.  ``conventions="published"`` reproduces exactly that functional (same dynamics) and with
@@ -76,42 +76,38 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validate import as_float, check, is_concrete
-from ..ergotropy import energy as _energy
-from ..ergotropy import ergotropy as _ergotropy
-from ..ergotropy import passive_energy as _passive_energy
-from ..evolve import evolve as _evolve_dense
-from ..evolve import evolve_ode as _evolve_ode
-from ..states import destroy, dicke_operators
-from ..states import partial_trace as _partial_trace
-from ..states import trace_distance as _trace_distance
-from ..superop import liouvillian as _liouvillian
+from typing import ClassVar
+
+from .._validate import as_float, is_concrete, nonnegative
+from ._dicke_cavity import from_sector, operator_rhs, sector_rhs, to_sector
+from ._protocol import AbstractBattery, align
+from .._ergotropy import energy as _energy
+from .._ergotropy import ergotropy as _ergotropy
+from .._ergotropy import passive_energy as _passive_energy
+from .._evolve import evolve as _evolve_dense
+from .._evolve import evolve_ode as _evolve_ode
+from .._states import destroy, dicke_operators
+from .._states import partial_trace as _partial_trace
+from .._superop import liouvillian as _liouvillian
 
 ENVIRONMENTS = ("A", "B", "general")
 CONVENTIONS = ("physical", "published")
 _FLOAT_FIELDS = ("detuning", "gamma0", "g", "omega_b", "lam", "n0", "Omega", "gamma_phi")
-_NONNEGATIVE = ("gamma0", "lam", "n0", "gamma_phi")
 
 
 def _field(name):
     return lambda x: as_float(x, name)
 
 
-def _shift(y, axes, k):
-    """z[..., i, ...] = y[..., i + k, ...] on each axis of ``axes`` (k = +1 or -1), zero-filled."""
-    sl = [slice(None)] * y.ndim
-    pad = [(0, 0)] * y.ndim
-    for ax in axes:
-        ax = ax % y.ndim
-        if k > 0:
-            sl[ax], pad[ax] = slice(1, None), (0, 1)
-        else:
-            sl[ax], pad[ax] = slice(None, -1), (1, 0)
-    return jnp.pad(y[tuple(sl)], pad)
+def published_ergotropy(energy, passive_energy, n_cavity: int):
+    """The paper's Table-I functional max(0, n_cavity Tr(rho_B H_B) - E_passive(rho_B)) of a battery
+    energy and passive energy (module docstring: the partial trace of the operator H_B (x) 1 multiplies
+    the energy by n_cavity)."""
+    return jnp.maximum(0.0, n_cavity * energy - passive_energy)
 
 
-class TavisCummingsBattery(eqx.Module):
-    """N-qubit Dicke battery + lossy, detuned cavity (SPEC 4.4); see the module docstring for equations.
+class TavisCummingsBattery(AbstractBattery):
+    """N-qubit Dicke battery + lossy, detuned cavity (paper 003); see the module docstring for equations.
 
     Fields: ``n_qubits`` (static int N >= 1), ``detuning`` Delta = w_c - w_b, ``gamma0`` (cavity rate
     scale), ``g`` (coupling), ``omega_b``, ``n_cavity`` (static Fock cutoff >= 2), ``environment``
@@ -132,6 +128,9 @@ class TavisCummingsBattery(eqx.Module):
     Omega: jax.Array = eqx.field(default=math.pi / 5, converter=_field("Omega"))
     gamma_phi: jax.Array = eqx.field(default=0.02, converter=_field("gamma_phi"))
 
+    constraints: ClassVar = tuple(nonnegative(f, "a rate or a photon number") for f in ("gamma0", "lam", "n0",
+                                                                                         "gamma_phi"))
+
     def __check_init__(self):
         if isinstance(self.n_qubits, bool) or not isinstance(self.n_qubits, (int, np.integer)) or self.n_qubits < 1:
             raise ValueError(f"n_qubits must be an integer >= 1; got {self.n_qubits!r}")
@@ -141,18 +140,7 @@ class TavisCummingsBattery(eqx.Module):
             raise ValueError(f"environment must be one of {ENVIRONMENTS}; got {self.environment!r}")
         if self.conventions not in CONVENTIONS:
             raise ValueError(f"conventions must be one of {CONVENTIONS}; got {self.conventions!r}")
-        shapes = [jnp.shape(getattr(self, f)) for f in _FLOAT_FIELDS]
-        try:
-            jnp.broadcast_shapes(*shapes)
-        except ValueError:
-            raise ValueError(
-                "the array fields must broadcast together; got shapes "
-                + ", ".join(f"{f}={s}" for f, s in zip(_FLOAT_FIELDS, shapes))
-            ) from None
-        for f in _NONNEGATIVE:
-            x = getattr(self, f)
-            if is_concrete(x) and not bool(np.all(np.asarray(x) >= 0)):
-                raise ValueError(f"{f} must be >= 0 (a rate or a photon number); got {np.asarray(x)}")
+        self.batch_shape  # noqa: B018  (raises if the array fields do not broadcast together)
 
     # ------------------------------------------------------------------ structure
     @property
@@ -164,20 +152,11 @@ class TavisCummingsBattery(eqx.Module):
     def dim(self) -> int:
         return (self.n_qubits + 1) * self.n_cavity
 
-    @property
-    def batch_shape(self) -> tuple[int, ...]:
-        return jnp.broadcast_shapes(*[jnp.shape(getattr(self, f)) for f in _FLOAT_FIELDS])
-
     def _p(self, name, extra: int = 0):
-        """Field ``name`` broadcast to the batch shape, with ``extra`` trailing singleton axes."""
+        """Field ``name`` broadcast to the batch shape, with ``extra`` trailing singleton axes (read from a
+        model the public method has already passed through :meth:`checked`)."""
         x = jnp.broadcast_to(getattr(self, name), self.batch_shape)
-        x = self._checked(x, name)
         return x.reshape(x.shape + (1,) * extra)
-
-    def _checked(self, x, name):
-        if name in _NONNEGATIVE and not is_concrete(x):
-            x = check(x, x >= 0, f"{name} must be >= 0 (a rate or a photon number)")
-        return x
 
     def operators(self):
         """Dense (Jz, J+, J-, a) on the full space, each (d, d) complex (Dicke (x) cavity)."""
@@ -189,13 +168,14 @@ class TavisCummingsBattery(eqx.Module):
     def battery_hamiltonian(self):
         """H_B = w_b (J_z + N/2) on the Dicke space, (*batch, N+1, N+1); levels 0, w_b, ..., N w_b."""
         jz, _, _ = dicke_operators(self.n_qubits)
-        wb = self._p("omega_b", 2)
+        wb = self.checked()._p("omega_b", 2)
         return wb * (jz + self.n_qubits / 2 * jnp.eye(self.n_qubits + 1))
 
     def hamiltonian(self):
         """H (*batch, d, d) = w_b (J_z + N/2) + (w_b + Delta) a^dag a + g (J_+ a + J_- a^dag)."""
         Jz, Jp, Jm, a = self.operators()
-        wb, dl, g = self._p("omega_b", 2), self._p("detuning", 2), self._p("g", 2)
+        m = self.checked()
+        wb, dl, g = m._p("omega_b", 2), m._p("detuning", 2), m._p("g", 2)
         eye = jnp.eye(self.dim)
         ad = jnp.conj(a.T)
         return wb * (Jz + self.n_qubits / 2 * eye) + (wb + dl) * (ad @ a) + g * (Jp @ a + Jm @ ad)
@@ -207,10 +187,10 @@ class TavisCummingsBattery(eqx.Module):
         "a_dag": gamma0 n_th(t), "Jz": gamma_phi} with n_th(t) = n0 (1 + sin^2(Omega t));
         "general": {"a": gamma0 (exp(-lam t) + n_th(t)), "a_dag": gamma0 n_th(t), "Jz": gamma_phi}.
         """
-        return self._rate_fn()(t)
+        return self.checked()._rate_fn()(t)
 
     def _rate_fn(self):
-        """t -> rates(t), with the (validated) parameters read once, outside the ODE loop."""
+        """t -> rates(t), with the parameters read once, outside the ODE loop (of a checked model)."""
         g0, lam, n0, om, gphi = (self._p(f) for f in ("gamma0", "lam", "n0", "Omega", "gamma_phi"))
         env = self.environment
 
@@ -223,8 +203,8 @@ class TavisCummingsBattery(eqx.Module):
 
         return rates
 
-    def jump_operators(self, t):
-        """Jump operators with sqrt(rate) folded in, (*batch, K, d, d) (K = 1 for A, 3 for B)."""
+    def jump_ops(self, t=0.0):
+        """Jump operators at time ``t`` with sqrt(rate) folded in, (*batch, K, d, d) (K = 1 for A, 3 for B)."""
         Jz, _, _, a = self.operators()
         ops = {"a": a, "a_dag": jnp.conj(a.T), "Jz": Jz}
         r = self.rates(t)
@@ -232,7 +212,7 @@ class TavisCummingsBattery(eqx.Module):
 
     def liouvillian(self, t=0.0):
         """Dense Lindblad generator L(t), (*batch, d^2, d^2), row-major vec (``qbjax.liouvillian``)."""
-        return _liouvillian(self.hamiltonian(), self.jump_operators(jnp.asarray(t, dtype=float)))
+        return _liouvillian(self.hamiltonian(), self.jump_ops(jnp.asarray(t, dtype=float)))
 
     def as_general(self):
         """The same dynamics as environment "general" (A: n0 = gamma_phi = 0; B: lam = 0)."""
@@ -248,7 +228,8 @@ class TavisCummingsBattery(eqx.Module):
 
     def optimal_detuning(self):
         """The paper's Eq. (7): Delta* = g sqrt(N / (2 gamma0)) (shape ``batch_shape``)."""
-        return self._p("g") * jnp.sqrt(self.n_qubits / (2.0 * self._p("gamma0")))
+        m = self.checked()
+        return m._p("g") * jnp.sqrt(self.n_qubits / (2.0 * m._p("gamma0")))
 
     def initial_state(self, which: str = "charged"):
         """|J, J> (x) |0> ("charged", default) or |J, -J> (x) |0> ("empty"), (d, d) complex."""
@@ -257,160 +238,38 @@ class TavisCummingsBattery(eqx.Module):
         k = 0 if which == "charged" else self.n_qubits * self.n_cavity
         return jnp.zeros((self.dim, self.dim), dtype=complex).at[k, k].set(1.0)
 
-    # ------------------------------------------------------------------ operator-form right-hand side
-    def _rhs(self):
-        """(t, y) -> dy/dt for y (*batch, 2, N+1, nc, N+1, nc) = (Re rho, Im rho) as tensors."""
-        N, nc = self.n_qubits, self.n_cavity
-        j = N / 2
-        i = np.arange(N + 1)
-        m = j - i
-        c = np.sqrt(np.maximum(j * (j + 1) - m * (m + 1), 0.0))  # <J,M+1|J+|J,M>, M = J - i (0 at i = 0)
-        n = np.arange(nc, dtype=float)
-        sq = np.sqrt(n)
-        # weights on the (Dicke, cavity) index of one side: w[i, n] = c_i sqrt(n)
-        w_cpl = jnp.asarray(c[:, None] * sq[None, :])
-        exc = jnp.asarray((N - i)[:, None] + 0.0 * n[None, :])  # J_z + N/2
-        nph = jnp.asarray(np.broadcast_to(n[None, :], (N + 1, nc)))
-        naad = jnp.asarray(np.broadcast_to(np.where(n < nc - 1, n + 1, 0.0)[None, :], (N + 1, nc)))  # a a^dag
-        jz2 = jnp.asarray(np.broadcast_to((m**2)[:, None], (N + 1, nc)))
-        jz = jnp.asarray(m)
-        s_ph = jnp.asarray(np.sqrt(n[:, None] * n[None, :]))  # sqrt(n n') on (n, n')
+    def battery_state(self, rho):
+        """Reduced battery (Dicke-space) state Tr_cav rho, (..., N+1, N+1)."""
+        return _partial_trace(rho, self.dims, 0)
 
-        def row(x):  # (*b, i, n) -> (*b, i, n, 1, 1)
-            return x[..., :, :, None, None]
+    def reduced_ergotropy(self, rho_b, conventions: str | None = None):
+        """Ergotropy of reduced battery states rho_B (*batch, ..., N+1, N+1) under ``conventions``
+        (default the model's): physical Tr(rho_B H_B) - E_passive, or the paper's functional
+        (:func:`published_ergotropy`)."""
+        hb = align(self.battery_hamiltonian(), rho_b)
+        if (conventions or self.conventions) == "physical":
+            return _ergotropy(rho_b, hb)
+        return published_ergotropy(_energy(rho_b, hb), _passive_energy(rho_b, hb), self.n_cavity)
 
-        def col(x):  # (*b, j, m) -> (*b, 1, 1, j, m)
-            return x[..., None, None, :, :]
+    def population_ergotropy(self, p, conventions: str | None = None):
+        """:meth:`reduced_ergotropy` of diagonal reduced states diag(p), ``p`` (*batch, ..., N+1) the
+        Dicke-level populations (index i: energy w_b (N - i)).  Their spectrum is p itself and H_B's
+        levels are known, so only sorting is needed (no eigensolver; the default start keeps rho_B
+        diagonal, see :meth:`battery_populations`)."""
+        m = self.checked()
+        e = m._p("omega_b", 1) * (self.n_qubits - jnp.arange(self.n_qubits + 1))
+        e = e.reshape(e.shape[:-1] + (1,) * (jnp.ndim(p) - e.ndim) + e.shape[-1:])
+        energy = jnp.sum(p * e, axis=-1)
+        passive = jnp.sum(jnp.sort(p, axis=-1)[..., ::-1] * jnp.sort(e, axis=-1), axis=-1)
+        if (conventions or self.conventions) == "physical":
+            return energy - passive
+        return published_ergotropy(energy, passive, self.n_cavity)
 
-        wb, dl, g = self._p("omega_b", 2), self._p("detuning", 2), self._p("g", 4)
-        hdiag = wb * exc + (wb + dl) * nph  # diagonal of H, (*b, i, n)
-        dh = row(hdiag) - col(hdiag)  # (*b, i, n, j, m)
-        env_b = self.environment != "A"
-        w_row, w_col = w_cpl[:, :, None, None], w_cpl[None, None, :, :]
-        s_nm = s_ph[None, :, None, :]  # (1, n, 1, m)
-        jzz = (jz[:, None, None, None] * jz[None, None, :, None])
-
-        def coupling(y):
-            """V y - y V with V = J_+ a + J_- a^dag (real symmetric), y (*b, i, n, j, m)."""
-            vy = _shift(w_row * y, (-4, -3), +1) + w_row * _shift(y, (-4, -3), -1)
-            yv = w_col * _shift(y, (-2, -1), -1) + _shift(w_col * y, (-2, -1), +1)
-            return vy - yv
-
-        rate_fn = self._rate_fn()
-
-        def field(t, y):
-            r = rate_fn(t)
-            ra = r["a"]
-            kdiag = ra[..., None, None] * nph
-            if env_b:
-                kdiag = kdiag + r["a_dag"][..., None, None] * naad + r["Jz"][..., None, None] * jz2
-            kk = -0.5 * (row(kdiag) + col(kdiag))  # -(K_row + K_col)/2, K = sum_k r_k L_k^dag L_k
-            yr, yi = y[..., 0, :, :, :, :], y[..., 1, :, :, :, :]
-            # -i [H, rho]:  dRe = C(Im), dIm = -C(Re), C(x) = H x - x H
-            cr = dh * yr + g * coupling(yr)
-            ci = dh * yi + g * coupling(yi)
-
-            def diss(x):
-                out = kk * x + ra[..., None, None, None, None] * _shift(s_nm * x, (-3, -1), +1)  # a x a^dag
-                if env_b:
-                    out = out + r["a_dag"][..., None, None, None, None] * (s_nm * _shift(x, (-3, -1), -1))
-                    out = out + r["Jz"][..., None, None, None, None] * (jzz * x)
-                return out
-
-            return jnp.stack([ci + diss(yr), -cr + diss(yi)], axis=-5)
-
-        return field
-
-    def _sector_index(self):
-        """Static index arrays of the excitation-sector representation (see ``_rhs_sector``)."""
-        N, nc = self.n_qubits, self.n_cavity
-        i3, n3, j3 = np.meshgrid(np.arange(N + 1), np.arange(nc), np.arange(N + 1), indexing="ij")
-        m3 = n3 - i3 + j3
-        valid = (m3 >= 0) & (m3 < nc)
-        return i3, n3, j3, np.clip(m3, 0, nc - 1), valid
-
-    def _rhs_sector(self):
-        """(t, y) -> dy/dt in the excitation-sector representation, y (2, N+1, nc, N+1, *batch).
-
-        H, D[a], D[a^dag] and D[J_z] all change the excitation number X = (J_z + N/2) + a^dag a by the
-        same amount on both sides of rho, so a state that starts block-diagonal in X (the charged and
-        the empty starts, any Dicke-Fock diagonal state) stays so: rho[i, n; j, m] = 0 unless
-        (N - i) + n = (N - j) + m.  Keeping only y[i, n, j] = rho[i, n; j, m = n - i + j] shrinks the
-        state from d^2 to (N+1)^2 n_cavity numbers (6x for N = 4), and every operator of the model is
-        still a weighted shift of one or two of these axes:
-            J_+ a rho:  y[i+1, n+1, j] c_{i+1} sqrt(n+1)     rho J_+ a:  y[i, n, j-1] c_j sqrt(m)
-            a rho a^dag: y[i, n+1, j] sqrt((n+1)(m+1))       J_z rho J_z: (J - i)(J - j) y
-        and inside a sector H_row - H_col = Delta (n - m) (the w_b phases cancel).  The batch axes
-        are LAST, so every elementwise operation vectorises over the parameter grid.
-        """
-        N, nc = self.n_qubits, self.n_cavity
-        nb = len(self.batch_shape)
-        jj = N / 2
-        mz = jj - np.arange(N + 1)
-        c = np.sqrt(np.maximum(jj * (jj + 1) - mz * (mz + 1), 0.0))
-        i3, n3, j3, m3, valid = self._sector_index()
-
-        def const(x):  # (i, n, j) -> (i, n, j, 1, ..., 1) against the trailing batch axes
-            return jnp.asarray(np.asarray(x, dtype=float).reshape(x.shape + (1,) * nb))
-
-        vmask = const(valid)
-        w_row = const(c[i3] * np.sqrt(n3) * valid)  # c_i sqrt(n)
-        w_col = const(c[j3] * np.sqrt(m3) * valid)  # c_j sqrt(m)
-        s_nm = const(np.sqrt(n3 * m3) * valid)  # sqrt(n m)
-        jzz = const(mz[i3] * mz[j3])
-        nsum = const(n3 + m3)
-        aad = np.where(np.arange(nc) < nc - 1, np.arange(nc) + 1.0, 0.0)  # diag of the truncated a a^dag
-        aadsum = const(aad[n3] + aad[m3])
-        jz2sum = const(mz[i3] ** 2 + mz[j3] ** 2)
-        ndiff = const(n3 - m3)
-        xdiff = const((N - i3) + n3 - (N - j3) - m3)  # 0 on valid entries (kept for clarity)
-        env_b = self.environment != "A"  # thermal and dephasing terms present
-        wb, dl, g = self._p("omega_b"), self._p("detuning"), self._p("g")
-        dh = wb * xdiff + dl * ndiff  # H_row - H_col
-
-        def coupling(y):  # V y - y V, V = J_+ a + J_- a^dag
-            vy = _shift(w_row * y, (0, 1), +1) + w_row * _shift(y, (0, 1), -1)
-            yv = w_col * _shift(y, (2,), -1) + _shift(w_col * y, (2,), +1)
-            return vy - yv
-
-        rate_fn = self._rate_fn()
-
-        def field(t, y):
-            r = rate_fn(t)
-            ksum = r["a"] * nsum
-            if env_b:
-                ksum = ksum + r["a_dag"] * aadsum + r["Jz"] * jz2sum
-            kk = -0.5 * ksum  # -(K_row + K_col)/2, K = sum_k r_k L_k^dag L_k
-
-            def diss(x):
-                out = kk * x + r["a"] * _shift(s_nm * x, (1,), +1)  # a x a^dag
-                if env_b:
-                    out = out + r["a_dag"] * (s_nm * _shift(x, (1,), -1)) + r["Jz"] * (jzz * x)
-                return out
-
-            yr, yi = y[0], y[1]
-            # -i [H, rho] with rho = yr + i yi:  d yr = C(yi), d yi = -C(yr), C(x) = H x - x H
-            cr = dh * yr + g * coupling(yr)
-            ci = dh * yi + g * coupling(yi)
-            return jnp.stack([(ci + diss(yr)) * vmask, (-cr + diss(yi)) * vmask])
-
-        return field
-
-    def _to_sector(self, rho):
-        """(..., d, d) -> (..., N+1, nc, N+1) (entries outside the excitation sectors dropped)."""
-        i3, n3, j3, m3, valid = self._sector_index()
-        nq, nc = self.dims
-        r4 = rho.reshape(rho.shape[:-2] + (nq, nc, nq, nc))
-        return r4[..., i3, n3, j3, m3] * jnp.asarray(valid)
-
-    def _from_sector(self, x):
-        """(..., N+1, nc, N+1) -> (..., d, d)."""
-        i3, n3, j3, m3, valid = self._sector_index()
-        nq, nc = self.dims
-        sel = np.nonzero(valid)
-        out = jnp.zeros(x.shape[:-3] + (nq, nc, nq, nc), dtype=x.dtype)
-        out = out.at[..., i3[sel], n3[sel], j3[sel], m3[sel]].set(x[..., sel[0], sel[1], sel[2]])
-        return out.reshape(x.shape[:-3] + (self.dim, self.dim))
+    def ergotropy(self, rho):
+        """Residual ergotropy of the battery in the system state(s) ``rho`` (*batch, ..., d, d), units of
+        w_b, under this model's ``conventions`` (physical: Tr(rho_B H_B) - E_passive; published: the
+        paper's Table-I functional, see :func:`published_ergotropy`)."""
+        return self.reduced_ergotropy(self.battery_state(rho))
 
     # ------------------------------------------------------------------ evolution and outputs
     def _rho0(self, rho0):
@@ -431,13 +290,14 @@ class TavisCummingsBattery(eqx.Module):
             rho0: initial state (d, d) or (*batch, d, d); default |J, J> (x) |0>.
             t0: initial time of the evolution (default 0; the rates depend on absolute time).
             method: "auto" (default: "sector" for the default start, "operator" for a given rho0),
-                "sector" (excitation-sector representation, see ``_rhs_sector``; exact for states
+                "sector" (excitation-sector representation, see ``_dicke_cavity.sector_rhs``; exact for states
                 block-diagonal in the excitation number, e.g. Dicke-Fock diagonal states, and silently
                 drops any other coherence), "operator" (full d x d operator form) or "dense"
                 (``qbjax.evolve`` with the (d^2, d^2) Liouvillian, per member; a reference path).
                 The first three integrate the whole batch as one diffrax solve.
             rtol, atol: diffrax PID tolerances (per member; QuTiP's mesolve defaults are 1e-6, 1e-8).
         """
+        self = self.checked()  # one run-time check of the traced parameters for the whole solve
         ts = jnp.asarray(ts, dtype=float)
         if ts.ndim != 1:
             raise ValueError(f"ts must be one-dimensional; got shape {ts.shape}")
@@ -446,7 +306,7 @@ class TavisCummingsBattery(eqx.Module):
         bs = self.batch_shape
         d = self.dim
         if method == "dense":
-            flat = self._flat_members()
+            flat = self.members()
             r0 = jnp.broadcast_to(rho0, bs + (d, d)).reshape((-1, d, d))
 
             def one(mdl, r):
@@ -459,33 +319,23 @@ class TavisCummingsBattery(eqx.Module):
             method = "sector" if rho0_is_default else "operator"
         if method == "sector":
             nb = len(bs)
-            x0 = self._to_sector(jnp.broadcast_to(rho0, bs + (d, d)))
+            x0 = to_sector(self, jnp.broadcast_to(rho0, bs + (d, d)))
             x0 = jnp.moveaxis(x0, tuple(range(nb)), tuple(range(3, 3 + nb)))  # batch last
             y0 = jnp.stack([jnp.real(x0), jnp.imag(x0)])
-            ys = _evolve_ode(self._rhs_sector(), y0, ts, batch_ndim=nb, batch_last=True, t0=t0, rtol=rtol,
+            ys = _evolve_ode(sector_rhs(self), y0, ts, batch_ndim=nb, batch_last=True, t0=t0, rtol=rtol,
                              atol=atol, max_steps=max_steps, solver=solver, adjoint=adjoint)
             x = ys[:, 0] + 1j * ys[:, 1]  # (n_t, i, n, j, *batch)
             x = jnp.moveaxis(x, tuple(range(4, 4 + nb)) + (0,), tuple(range(nb + 1)))
-            return self._from_sector(x)
+            return from_sector(self, x)
         if method != "operator":
             raise ValueError(f"method must be 'auto', 'sector', 'operator' or 'dense'; got {method!r}")
         nq, nc = self.dims
         r0 = jnp.broadcast_to(rho0, bs + (d, d)).reshape(bs + (nq, nc, nq, nc))
         y0 = jnp.stack([jnp.real(r0), jnp.imag(r0)], axis=-5)
-        ys = _evolve_ode(self._rhs(), y0, ts, batch_ndim=len(bs), t0=t0, rtol=rtol, atol=atol,
+        ys = _evolve_ode(operator_rhs(self), y0, ts, batch_ndim=len(bs), t0=t0, rtol=rtol, atol=atol,
                          max_steps=max_steps, solver=solver, adjoint=adjoint)
         rho = ys[..., 0, :, :, :, :] + 1j * ys[..., 1, :, :, :, :]
         return rho.reshape(rho.shape[:-4] + (d, d))
-
-    def _flat_members(self):
-        """The model with every array field broadcast to ``batch_shape`` and flattened to (B,)."""
-        bs = self.batch_shape
-        B = int(np.prod(bs)) if bs else 1
-        return eqx.tree_at(
-            lambda mdl: [getattr(mdl, f) for f in _FLOAT_FIELDS],
-            self,
-            [jnp.broadcast_to(getattr(self, f), bs).reshape((B,)) for f in _FLOAT_FIELDS],
-        )
 
     @eqx.filter_jit
     def battery_populations(self, ts, *, pair: bool = False, t0=0.0, rtol: float = 1e-8, atol: float = 1e-10,
@@ -499,6 +349,7 @@ class TavisCummingsBattery(eqx.Module):
         point and time.  Index i holds M = J - i (energy w_b (N - i)).  With ``pair=True`` both starts
         are integrated in the same solve and the result is (2, *batch, n_t, N+1) (charged, empty).
         """
+        self = self.checked()  # one run-time check of the traced parameters for the whole solve
         ts = jnp.asarray(ts, dtype=float)
         if ts.ndim != 1:
             raise ValueError(f"ts must be one-dimensional; got shape {ts.shape}")
@@ -514,7 +365,7 @@ class TavisCummingsBattery(eqx.Module):
         bs = mdl.batch_shape
         nb = len(bs)
         d = self.dim
-        x0 = mdl._to_sector(jnp.broadcast_to(rho0, bs + (d, d)))
+        x0 = to_sector(mdl, jnp.broadcast_to(rho0, bs + (d, d)))
         x0 = jnp.moveaxis(x0, tuple(range(nb)), tuple(range(3, 3 + nb)))
         y0 = jnp.stack([jnp.real(x0), jnp.imag(x0)])
         diag = np.arange(self.n_qubits + 1)
@@ -522,26 +373,10 @@ class TavisCummingsBattery(eqx.Module):
         def save(t, y):  # p_i = sum_n Re y[i, n, i] (m = n on the diagonal i = j)
             return jnp.sum(y[0][diag, :, diag], axis=1)  # (N+1, *batch)
 
-        ps = _evolve_ode(mdl._rhs_sector(), y0, ts, batch_ndim=nb, batch_last=True, save_fn=save, t0=t0,
+        ps = _evolve_ode(sector_rhs(mdl), y0, ts, batch_ndim=nb, batch_last=True, save_fn=save, t0=t0,
                          rtol=rtol, atol=atol, max_steps=max_steps, solver=solver, adjoint=adjoint)
         return jnp.moveaxis(ps, (0, 1), (nb, nb + 1))  # (*batch, n_t, N+1)
 
-    def _diag(self, p):
-        return p[..., :, None] * jnp.eye(self.n_qubits + 1, dtype=p.dtype)
-
-    @eqx.filter_jit
-    def battery_states(self, ts, rho0=None, **kwargs):
-        """Reduced battery states rho_B(t) = Tr_cav rho(t), (*batch, len(ts), N+1, N+1)."""
-        return _partial_trace(self.evolve(ts, rho0, **kwargs), self.dims, 0)
-
-    def battery_ergotropy(self, rho_b):
-        """Ergotropy of reduced states (*batch, ..., N+1, N+1) under this model's ``conventions``."""
-        hb = self.battery_hamiltonian()
-        extra = rho_b.ndim - 2 - len(self.batch_shape)
-        hb = hb.reshape(hb.shape[:-2] + (1,) * extra + hb.shape[-2:])
-        if self.conventions == "physical":
-            return _ergotropy(rho_b, hb)
-        return jnp.maximum(0.0, self.n_cavity * _energy(rho_b, hb) - _passive_energy(rho_b, hb))
 
     @eqx.filter_jit
     def ergotropy_curve(self, ts, rho0=None, **kwargs):
@@ -552,8 +387,8 @@ class TavisCummingsBattery(eqx.Module):
         if rho0 is None and kwargs.get("method", "auto") in ("auto", "sector"):
             kwargs.pop("method", None)
             p = self.battery_populations(jnp.asarray(ts, dtype=float), **kwargs)
-            return self.battery_ergotropy(self._diag(p))
-        return self.battery_ergotropy(self.battery_states(ts, rho0, **kwargs))
+            return self.population_ergotropy(p)
+        return self.ergotropy(self.evolve(ts, rho0, **kwargs))
 
     @eqx.filter_jit
     def final_ergotropy(self, t1=20.0, **kwargs):
@@ -561,14 +396,13 @@ class TavisCummingsBattery(eqx.Module):
 
         Uses the diagonal reduced state of ``battery_populations`` (one save point)."""
         p = self.battery_populations(jnp.asarray([t1], dtype=float), **kwargs)[..., 0, :]
-        return self.battery_ergotropy(self._diag(p))
+        return self.population_ergotropy(p)
 
     @eqx.filter_jit
     def trace_distance_curve(self, ts, **kwargs):
         """D(t) between the reduced battery states started in |J,J>|0> and |J,-J>|0>, (*batch, len(ts))."""
         p = self.battery_populations(jnp.asarray(ts, dtype=float), pair=True, **kwargs)
-        rb = self._diag(p)
-        return _trace_distance(rb[0], rb[1])
+        return 0.5 * jnp.sum(jnp.abs(p[0] - p[1]), axis=-1)  # trace distance of diagonal states
 
     @eqx.filter_jit
     def dynamics(self, ts, **kwargs):
@@ -581,11 +415,9 @@ class TavisCummingsBattery(eqx.Module):
         """
         ts = jnp.asarray(ts, dtype=float)
         p = self.battery_populations(ts, pair=True, **kwargs)
-        rb = self._diag(p)
-        hb = self.battery_hamiltonian()[..., None, :, :]
-        e_phys = _ergotropy(rb[0], hb)
-        e_pub = jnp.maximum(0.0, self.n_cavity * _energy(rb[0], hb) - _passive_energy(rb[0], hb))
-        D = _trace_distance(rb[0], rb[1])
+        e_phys = self.population_ergotropy(p[0], "physical")
+        e_pub = self.population_ergotropy(p[0], "published")
+        D = 0.5 * jnp.sum(jnp.abs(p[0] - p[1]), axis=-1)  # trace distance of diagonal states
         return {
             "ergotropy": e_phys,
             "ergotropy_published": e_pub,
@@ -616,6 +448,22 @@ class TavisCummingsBattery(eqx.Module):
         return jnp.sum(jnp.maximum(jnp.diff(D, axis=-1), 0.0), axis=-1)
 
 
+    def features(self, t1=20.0, n_times: int = 150) -> dict:
+        """Table-I quantities of one solve of the BLP pair on ``linspace(0, t1, n_times)`` (each
+        ``batch_shape``): the final ergotropy ``ergotropy`` (physical) and ``ergotropy_published`` (the
+        paper's functional) at t1, the trace distance ``trace_distance`` of the pair at t1, and the BLP
+        measure by the paper's estimator ``blp_published`` and by the total positive variation of D on
+        the grid, ``blp_variation``."""
+        out = self.dynamics(jnp.linspace(0.0, t1, int(n_times)))
+        return {
+            "ergotropy": out["ergotropy"][..., -1],
+            "ergotropy_published": out["ergotropy_published"][..., -1],
+            "trace_distance": out["trace_distance"][..., -1],
+            "blp_published": out["blp_published"],
+            "blp_variation": out["blp_variation"],
+        }
+
+
 def published_blp(D, ts):
     """simpson(max(0, numpy.gradient(D, dt)), x=ts) for uniform ``ts`` (SciPy >= 1.11 even-N rule)."""
     n = ts.shape[0]
@@ -642,18 +490,3 @@ def published_blp(D, ts):
         w[-2] += 2.0 / 3.0
         w[-3] -= 1.0 / 12.0
     return dt * jnp.sum(y * jnp.asarray(w), axis=-1)
-
-
-# The printed Table I of paper 003: (N, env) -> (E_non, E_fil, BLP_non, BLP_fil); Delta* = g sqrt(N / 0.1).
-PAPER_TABLE_I = {
-    (1, "A"): (0.4237, 5.0349, 0.0847, 0.213),
-    (2, "A"): (5.0801, 9.4207, 0.5866, 0.0462),
-    (3, "A"): (10.1218, 15.6048, 0.6814, 0.0116),
-    (4, "A"): (16.0124, 22.5293, 0.6902, 0.0018),
-    (1, "B"): (0.5804, 4.5691, 0.0452, 0.1385),
-    (2, "B"): (3.7815, 9.1494, 0.3790, 0.0351),
-    (3, "B"): (7.7973, 15.1070, 0.5474, 0.0082),
-    (4, "B"): (11.7091, 21.5304, 0.5628, 0.0157),
-}
-PAPER_TS = np.linspace(0.0, 20.0, 150)  # the paper's tlist
-PAPER_BETA = {"A": 0.308, "B": 0.206}

@@ -48,7 +48,7 @@ def test_lossless_numerics_match_paper(theta):
     m = qb.models.ChargerBattery(theta, phi=0.7, J=1.0, omega_b=1.0)
     ref = paper_lossless(theta, np.asarray(TS))
     for key, value in ref.items():
-        got = np.asarray(getattr(m, key)(TS))
+        got = np.asarray(m.curves(TS)[key])
         np.testing.assert_allclose(got, value, atol=1e-7, err_msg=key)
 
 
@@ -58,7 +58,7 @@ def test_dissipative_numerics_match_paper(theta, gamma, J, w):
     m = qb.models.ChargerBattery(theta, J=J, omega_b=w, gamma=gamma)
     ref = paper_dissipative(theta, np.asarray(TS), J=J, w=w, gamma=gamma)
     for key, value in ref.items():
-        got = np.asarray(getattr(m, key)(TS))
+        got = np.asarray(m.curves(TS)[key])
         np.testing.assert_allclose(got, value, atol=1e-7, err_msg=key)
 
 
@@ -88,7 +88,7 @@ def test_errata_moments_carry_factor_minus_i():
                                atol=1e-8)
     # the printed Eq. (36), with sin^2(2Jt), disagrees with the numerical variance
     printed = np.asarray(cb.published_variance(theta, TS, J=J, omega_b=w))
-    assert np.max(np.abs(printed - np.asarray(m.variance(TS)))) > 1e-2
+    assert np.max(np.abs(printed - np.asarray(m.curves(TS)["variance"]))) > 1e-2
 
 
 def test_constants_by_root_finding():
@@ -154,7 +154,7 @@ def test_gradients_match_finite_differences():
     t = jnp.array([0.9])
 
     def erg(theta, gamma):
-        return qb.models.ChargerBattery(theta, gamma=gamma).ergotropy(t)[0]
+        return qb.models.ChargerBattery(theta, gamma=gamma).ergotropy_curve(t)[0]
 
     g_theta, g_gamma = jax.grad(erg, argnums=(0, 1))(1.2, 0.3)
     h = 1e-5
@@ -167,9 +167,9 @@ def test_gradients_match_finite_differences():
 
 def test_vmap_over_models_equals_loop():
     thetas = jnp.array([0.4, 1.5, 3.0])
-    batched = jax.vmap(lambda th: qb.models.ChargerBattery(th, gamma=0.1).ergotropy(TS))(thetas)
+    batched = jax.vmap(lambda th: qb.models.ChargerBattery(th, gamma=0.1).ergotropy_curve(TS))(thetas)
     for i, th in enumerate(thetas):
-        np.testing.assert_allclose(batched[i], qb.models.ChargerBattery(th, gamma=0.1).ergotropy(TS), atol=1e-12)
+        np.testing.assert_allclose(batched[i], qb.models.ChargerBattery(th, gamma=0.1).ergotropy_curve(TS), atol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs,name", [({"gamma": -0.1}, "gamma"), ({"J": -1.0}, "J"),
@@ -181,7 +181,7 @@ def test_bad_parameters_name_the_argument(kwargs, name):
 
 
 def test_bad_parameters_inside_jit_raise():
-    f = jax.jit(lambda g: qb.models.ChargerBattery(1.0, gamma=g).energy(jnp.array([1.0])))
+    f = jax.jit(lambda g: qb.models.ChargerBattery(1.0, gamma=g).curves(jnp.array([1.0]))["energy"])
     with pytest.raises(Exception, match="gamma"):
         f(-0.5)
 

@@ -190,7 +190,7 @@ def test_equal_temperatures_give_gibbs_state(T):
     w = np.exp(-np.array([e, e, eb, ea]) / T)
     gibbs = np.append(w / w.sum(), 0.0)
     np.testing.assert_allclose(np.asarray(m.steady_state()), gibbs, atol=1e-13)
-    assert abs(float(m.ergotropy())) < 1e-13
+    assert abs(float(m.steady_ergotropy())) < 1e-13
     f = m.features()
     assert abs(float(f["E"])) < 1e-13
     assert abs(float(f["j1"])) < 1e-13
@@ -246,8 +246,8 @@ def test_features_ergotropy_equals_core_ergotropy(feats):
     for conv in ("physical", "published"):
         for i in range(0, N_CFG, 4):
             m = qb.models.FourLevelBattery(*row(CFG, i), conventions=conv)
-            np.testing.assert_allclose(feats[conv]["E"][i], float(m.ergotropy()), atol=1e-13)
-            np.testing.assert_allclose(feats[conv]["E0"][i], float(m.baseline().ergotropy()), atol=1e-13)
+            np.testing.assert_allclose(feats[conv]["E"][i], float(m.steady_ergotropy()), atol=1e-13)
+            np.testing.assert_allclose(feats[conv]["E0"][i], float(m.baseline().steady_ergotropy()), atol=1e-13)
 
 
 def test_baseline_E0_is_diagonal_state_ergotropy(feats):

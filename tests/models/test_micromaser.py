@@ -185,7 +185,7 @@ def test_wigner_matches_qutip():
     xv = np.linspace(-4, 4, 13)
     pv = np.linspace(-3, 5, 11)
     ref = qutip.wigner(qutip.Qobj(rho), xv, pv)
-    assert np.abs(np.asarray(qb.states.wigner(rho, xv, pv)) - ref).max() < 1e-12
+    assert np.abs(np.asarray(qb.wigner(rho, xv, pv)) - ref).max() < 1e-12
 
 
 @pytest.mark.parametrize(

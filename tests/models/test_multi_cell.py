@@ -133,12 +133,12 @@ def _random_params(rng, n, degenerate):
 
 # compiled entry points shared by the tests (one compilation each per number of cells)
 def _erg3_fn(p):
-    return three_cell(p[0], p[1], p[2], p[3]).ergotropy()
+    return three_cell(p[0], p[1], p[2], p[3]).steady_ergotropy()
 
 
 _grad3 = jax.jit(jax.grad(_erg3_fn))
-_erg3_vmap_nan = jax.jit(jax.vmap(lambda a, b, c, l: three_cell(a, b, c, l).ergotropy(degenerate="nan")))
-_erg_traced = jax.jit(lambda om, c, T: MultiCellBattery(om, c, T).ergotropy())  # "raise" path, traced
+_erg3_vmap_nan = jax.jit(jax.vmap(lambda a, b, c, l: three_cell(a, b, c, l).steady_ergotropy(degenerate="nan")))
+_erg_traced = jax.jit(lambda om, c, T: MultiCellBattery(om, c, T).steady_ergotropy())  # "raise" path, traced
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ def test_steady_state_vs_qutip_lindblad(n, degenerate):
         np.testing.assert_allclose(rho, ref, atol=1e-8, rtol=0)
         H = _ref_hamiltonian(omega, coupling).full()
         np.testing.assert_allclose(np.asarray(m.hamiltonian()), H, atol=1e-14)
-        assert abs(float(m.ergotropy()) - _ref_ergotropy(ref, H)) < 1e-8
+        assert abs(float(m.steady_ergotropy()) - _ref_ergotropy(ref, H)) < 1e-8
 
 
 @pytest.mark.parametrize("n", [2, 3])
@@ -191,9 +191,9 @@ def test_paper_points_two_cell_spec_facts():
         c = [[0, lam], [lam, 0]]
         ref = _ref_lindblad([1.0, 1.0], c, list(T))
         W_ref = _ref_ergotropy(ref, _ref_hamiltonian([1.0, 1.0], c).full())
-        assert abs(float(two_cell(T[0], T[1], lam).ergotropy()) - W_ref) < 1e-8
-    assert abs(float(two_cell(2.0, 0.0, 0.1).ergotropy())) < 1e-12
-    assert 0.03 < float(two_cell(2.0, 0.0, 1.2).ergotropy()) < 0.05
+        assert abs(float(two_cell(T[0], T[1], lam).steady_ergotropy()) - W_ref) < 1e-8
+    assert abs(float(two_cell(2.0, 0.0, 0.1).steady_ergotropy())) < 1e-12
+    assert 0.03 < float(two_cell(2.0, 0.0, 1.2).steady_ergotropy()) < 0.05
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def test_equal_temperatures_give_gibbs_and_zero_ergotropy(n):
         gibbs = scipy.linalg.expm(-H / Tb)
         gibbs /= np.trace(gibbs)
         np.testing.assert_allclose(np.asarray(m.steady_state()), gibbs, atol=1e-10)
-        assert abs(float(m.ergotropy())) < 1e-12
+        assert abs(float(m.steady_ergotropy())) < 1e-12
         np.testing.assert_allclose(np.asarray(m.heat_currents()), 0.0, atol=1e-12)
 
 
@@ -220,7 +220,7 @@ def test_zero_temperature_gives_ground_state():
     ground = np.zeros((8, 8))
     ground[7, 7] = 1.0  # |ddd>, energy -3w/2 + 3 lam/2 (nondegenerate for lam < w/2)
     np.testing.assert_allclose(rho, ground, atol=1e-12)
-    assert abs(float(m.ergotropy())) < 1e-12
+    assert abs(float(m.steady_ergotropy())) < 1e-12
 
 
 @pytest.mark.parametrize("n", [2, 3])
@@ -321,7 +321,7 @@ def test_level_crossings_raise_with_clear_message(make):
     with pytest.raises(ValueError, match="level crossing"):
         m.steady_state()
     with pytest.raises(ValueError, match="level crossing"):
-        m.ergotropy()
+        m.steady_ergotropy()
     # the core's solver flags the generator as singular there too (non-unique steady state)
     with pytest.raises(Exception, match="singular"):
         jax.block_until_ready(qb.steady_state(m.liouvillian()))
@@ -329,7 +329,7 @@ def test_level_crossings_raise_with_clear_message(make):
     with pytest.raises(Exception, match="level crossing"):
         jax.block_until_ready(_erg_traced(m.omega, m.coupling, m.T))
     # documented alternative: NaN at the crossing
-    assert np.isnan(float(m.ergotropy(degenerate="nan")))
+    assert np.isnan(float(m.steady_ergotropy(degenerate="nan")))
     assert np.all(np.isnan(np.asarray(m.steady_state(degenerate="nan"))))
 
 
@@ -367,8 +367,8 @@ def test_bad_input_traced_raises():
         jax.block_until_ready(_erg_traced(om, c, jnp.array([-0.5, 0.0])))
     # all baths at T = 0 with a degenerate ground state (|lam| > w): several closed classes
     with pytest.raises(ValueError, match="closed classes"):
-        two_cell(0.0, 0.0, 1.5).ergotropy()
-    assert np.isnan(float(two_cell(0.0, 0.0, 1.5).ergotropy(degenerate="nan")))
+        two_cell(0.0, 0.0, 1.5).steady_ergotropy()
+    assert np.isnan(float(two_cell(0.0, 0.0, 1.5).steady_ergotropy(degenerate="nan")))
     with pytest.raises(Exception, match="closed classes"):
         jax.block_until_ready(_erg_traced(om, 1.5 * c / 0.1, jnp.zeros(2)))
     with pytest.raises(ValueError, match="degenerate must be"):

@@ -6,7 +6,7 @@ References, all independent of qbjax's numerics:
   ergotropy of ``ptrace(0)`` by NumPy ``eigvalsh`` (physical) and the paper's functional
   ``max(0, expect(H_B_total.ptrace(0), rho_B) - passive)`` (published), BLP by ``numpy.gradient`` and
   ``scipy.integrate.simpson`` exactly as the paper's appendix code;
-* the paper's printed Table I (``PAPER_TABLE_I``, typed from the paper);
+* the paper's printed Table I (``TC_TABLE_I``, typed from the paper);
 * closed form: ergotropy <= N w_b; central finite differences for gradients.
 """
 
@@ -22,12 +22,8 @@ import pytest
 qt = pytest.importorskip("qutip")
 from scipy.integrate import simpson
 
-from qbjax.models.tavis_cummings import (
-    PAPER_TABLE_I,
-    PAPER_TS,
-    TavisCummingsBattery,
-    published_blp,
-)
+from qbjax.models.tavis_cummings import TavisCummingsBattery, published_blp
+from qbjax.reproduce.paper import TC_TABLE_I, TC_TIMES
 
 G, G0, LAM, N0, OMEGA, GPHI = 0.1, 0.05, 0.05, 0.1, math.pi / 5, 0.02
 
@@ -108,8 +104,7 @@ def test_evolution_vs_qutip_mesolve(env):
     # both conventions from the same states: the published functional as the paper's code
     phys = TavisCummingsBattery(N, delta, environment=env)
     pub = TavisCummingsBattery(N, delta, environment=env, conventions="published")
-    rb = jnp.asarray(rho.reshape(len(ts), N + 1, 6, N + 1, 6).trace(axis1=2, axis2=4))
-    e_phys, e_pub = np.asarray(phys.battery_ergotropy(rb)), np.asarray(pub.battery_ergotropy(rb))
+    e_phys, e_pub = np.asarray(phys.ergotropy(jnp.asarray(rho))), np.asarray(pub.ergotropy(jnp.asarray(rho)))
     r_phys, r_pub = np.array([_qt_ergotropies(N, s) for s in states]).T
     np.testing.assert_allclose(e_phys, r_phys, atol=1e-6)
     np.testing.assert_allclose(e_pub, r_pub, atol=1e-6)
@@ -140,7 +135,7 @@ def _table_rows(N):
     det = jnp.array([0.0, dstar, 0.0, dstar])
     m = TavisCummingsBattery(N, det, environment="general", lam=jnp.array([LAM, LAM, 0.0, 0.0]),
                              n0=jnp.array([0.0, 0.0, N0, N0]), gamma_phi=jnp.array([0.0, 0.0, GPHI, GPHI]))
-    out = {k: np.asarray(v) for k, v in m.dynamics(PAPER_TS).items()}
+    out = {k: np.asarray(v) for k, v in m.dynamics(TC_TIMES).items()}
     rows = {}
     for k, env in enumerate("AB"):
         s = slice(2 * k, 2 * k + 2)
@@ -153,7 +148,7 @@ def _check_table(N):
     rows = _table_rows(N)
     for env in "AB":
         got, phys = rows[env]
-        np.testing.assert_allclose(got, PAPER_TABLE_I[(N, env)], rtol=0, atol=1e-4,
+        np.testing.assert_allclose(got, TC_TABLE_I[(N, env)], rtol=0, atol=1e-4,
                                    err_msg=f"Table I, N = {N}, environment {env}")
         assert np.all(phys <= N + 1e-12)  # physical ergotropy <= N w_b
         assert np.all(phys[:, -1] < np.asarray(got[:2]) + 1e-12)

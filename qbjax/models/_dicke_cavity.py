@@ -1,0 +1,177 @@
+"""Operator-form right-hand sides of the Tavis-Cummings master equation (paper 003).
+
+The Lindblad equation of :class:`qbjax.models.TavisCummingsBattery` applied to rho kept as a real
+tensor (Re, Im) x (N+1, n_cavity, N+1, n_cavity): every operator of the model is a single band of one
+factor (J_+/-, a, a^dag shift one index with sqrt weights; J_z, a^dag a are diagonal), so the right-hand
+side is a handful of shifted, weighted copies of rho, O(d^2) work per evaluation instead of the O(d^4)
+of a dense Liouvillian matvec.  ``sector_rhs`` keeps only the excitation-number sectors a
+block-diagonal start populates.  Each function takes the model ``tc`` (its validated fields are read
+once, outside the ODE loop).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from .._arrays import shift
+
+
+
+def operator_rhs(tc):
+    """(t, y) -> dy/dt for y (*batch, 2, N+1, nc, N+1, nc) = (Re rho, Im rho) as tensors."""
+    N, nc = tc.n_qubits, tc.n_cavity
+    j = N / 2
+    i = np.arange(N + 1)
+    m = j - i
+    c = np.sqrt(np.maximum(j * (j + 1) - m * (m + 1), 0.0))  # <J,M+1|J+|J,M>, M = J - i (0 at i = 0)
+    n = np.arange(nc, dtype=float)
+    sq = np.sqrt(n)
+    # weights on the (Dicke, cavity) index of one side: w[i, n] = c_i sqrt(n)
+    w_cpl = jnp.asarray(c[:, None] * sq[None, :])
+    exc = jnp.asarray((N - i)[:, None] + 0.0 * n[None, :])  # J_z + N/2
+    nph = jnp.asarray(np.broadcast_to(n[None, :], (N + 1, nc)))
+    naad = jnp.asarray(np.broadcast_to(np.where(n < nc - 1, n + 1, 0.0)[None, :], (N + 1, nc)))  # a a^dag
+    jz2 = jnp.asarray(np.broadcast_to((m**2)[:, None], (N + 1, nc)))
+    jz = jnp.asarray(m)
+    s_ph = jnp.asarray(np.sqrt(n[:, None] * n[None, :]))  # sqrt(n n') on (n, n')
+
+    def row(x):  # (*b, i, n) -> (*b, i, n, 1, 1)
+        return x[..., :, :, None, None]
+
+    def col(x):  # (*b, j, m) -> (*b, 1, 1, j, m)
+        return x[..., None, None, :, :]
+
+    wb, dl, g = tc._p("omega_b", 2), tc._p("detuning", 2), tc._p("g", 4)
+    hdiag = wb * exc + (wb + dl) * nph  # diagonal of H, (*b, i, n)
+    dh = row(hdiag) - col(hdiag)  # (*b, i, n, j, m)
+    env_b = tc.environment != "A"
+    w_row, w_col = w_cpl[:, :, None, None], w_cpl[None, None, :, :]
+    s_nm = s_ph[None, :, None, :]  # (1, n, 1, m)
+    jzz = (jz[:, None, None, None] * jz[None, None, :, None])
+
+    def coupling(y):
+        """V y - y V with V = J_+ a + J_- a^dag (real symmetric), y (*b, i, n, j, m)."""
+        vy = shift(w_row * y, +1, (-4, -3)) + w_row * shift(y, -1, (-4, -3))
+        yv = w_col * shift(y, -1, (-2, -1)) + shift(w_col * y, +1, (-2, -1))
+        return vy - yv
+
+    rate_fn = tc._rate_fn()
+
+    def field(t, y):
+        r = rate_fn(t)
+        ra = r["a"]
+        kdiag = ra[..., None, None] * nph
+        if env_b:
+            kdiag = kdiag + r["a_dag"][..., None, None] * naad + r["Jz"][..., None, None] * jz2
+        kk = -0.5 * (row(kdiag) + col(kdiag))  # -(K_row + K_col)/2, K = sum_k r_k L_k^dag L_k
+        yr, yi = y[..., 0, :, :, :, :], y[..., 1, :, :, :, :]
+        # -i [H, rho]:  dRe = C(Im), dIm = -C(Re), C(x) = H x - x H
+        cr = dh * yr + g * coupling(yr)
+        ci = dh * yi + g * coupling(yi)
+
+        def diss(x):
+            out = kk * x + ra[..., None, None, None, None] * shift(s_nm * x, +1, (-3, -1))  # a x a^dag
+            if env_b:
+                out = out + r["a_dag"][..., None, None, None, None] * (s_nm * shift(x, -1, (-3, -1)))
+                out = out + r["Jz"][..., None, None, None, None] * (jzz * x)
+            return out
+
+        return jnp.stack([ci + diss(yr), -cr + diss(yi)], axis=-5)
+
+    return field
+
+
+def sector_index(tc):
+    """Static index arrays of the excitation-sector representation (see ``sector_rhs``)."""
+    N, nc = tc.n_qubits, tc.n_cavity
+    i3, n3, j3 = np.meshgrid(np.arange(N + 1), np.arange(nc), np.arange(N + 1), indexing="ij")
+    m3 = n3 - i3 + j3
+    valid = (m3 >= 0) & (m3 < nc)
+    return i3, n3, j3, np.clip(m3, 0, nc - 1), valid
+
+
+def sector_rhs(tc):
+    """(t, y) -> dy/dt in the excitation-sector representation, y (2, N+1, nc, N+1, *batch).
+
+    H, D[a], D[a^dag] and D[J_z] all change the excitation number X = (J_z + N/2) + a^dag a by the
+    same amount on both sides of rho, so a state that starts block-diagonal in X (the charged and
+    the empty starts, any Dicke-Fock diagonal state) stays so: rho[i, n; j, m] = 0 unless
+    (N - i) + n = (N - j) + m.  Keeping only y[i, n, j] = rho[i, n; j, m = n - i + j] shrinks the
+    state from d^2 to (N+1)^2 n_cavity numbers (6x for N = 4), and every operator of the model is
+    still a weighted shift of one or two of these axes:
+        J_+ a rho:  y[i+1, n+1, j] c_{i+1} sqrt(n+1)     rho J_+ a:  y[i, n, j-1] c_j sqrt(m)
+        a rho a^dag: y[i, n+1, j] sqrt((n+1)(m+1))       J_z rho J_z: (J - i)(J - j) y
+    and inside a sector H_row - H_col = Delta (n - m) (the w_b phases cancel).  The batch axes
+    are LAST, so every elementwise operation vectorises over the parameter grid.
+    """
+    N, nc = tc.n_qubits, tc.n_cavity
+    nb = len(tc.batch_shape)
+    jj = N / 2
+    mz = jj - np.arange(N + 1)
+    c = np.sqrt(np.maximum(jj * (jj + 1) - mz * (mz + 1), 0.0))
+    i3, n3, j3, m3, valid = sector_index(tc)
+
+    def const(x):  # (i, n, j) -> (i, n, j, 1, ..., 1) against the trailing batch axes
+        return jnp.asarray(np.asarray(x, dtype=float).reshape(x.shape + (1,) * nb))
+
+    vmask = const(valid)
+    w_row = const(c[i3] * np.sqrt(n3) * valid)  # c_i sqrt(n)
+    w_col = const(c[j3] * np.sqrt(m3) * valid)  # c_j sqrt(m)
+    s_nm = const(np.sqrt(n3 * m3) * valid)  # sqrt(n m)
+    jzz = const(mz[i3] * mz[j3])
+    nsum = const(n3 + m3)
+    aad = np.where(np.arange(nc) < nc - 1, np.arange(nc) + 1.0, 0.0)  # diag of the truncated a a^dag
+    aadsum = const(aad[n3] + aad[m3])
+    jz2sum = const(mz[i3] ** 2 + mz[j3] ** 2)
+    ndiff = const(n3 - m3)
+    xdiff = const((N - i3) + n3 - (N - j3) - m3)  # 0 on valid entries (kept for clarity)
+    env_b = tc.environment != "A"  # thermal and dephasing terms present
+    wb, dl, g = tc._p("omega_b"), tc._p("detuning"), tc._p("g")
+    dh = wb * xdiff + dl * ndiff  # H_row - H_col
+
+    def coupling(y):  # V y - y V, V = J_+ a + J_- a^dag
+        vy = shift(w_row * y, +1, (0, 1)) + w_row * shift(y, -1, (0, 1))
+        yv = w_col * shift(y, -1, (2,)) + shift(w_col * y, +1, (2,))
+        return vy - yv
+
+    rate_fn = tc._rate_fn()
+
+    def field(t, y):
+        r = rate_fn(t)
+        ksum = r["a"] * nsum
+        if env_b:
+            ksum = ksum + r["a_dag"] * aadsum + r["Jz"] * jz2sum
+        kk = -0.5 * ksum  # -(K_row + K_col)/2, K = sum_k r_k L_k^dag L_k
+
+        def diss(x):
+            out = kk * x + r["a"] * shift(s_nm * x, +1, (1,))  # a x a^dag
+            if env_b:
+                out = out + r["a_dag"] * (s_nm * shift(x, -1, (1,))) + r["Jz"] * (jzz * x)
+            return out
+
+        yr, yi = y[0], y[1]
+        # -i [H, rho] with rho = yr + i yi:  d yr = C(yi), d yi = -C(yr), C(x) = H x - x H
+        cr = dh * yr + g * coupling(yr)
+        ci = dh * yi + g * coupling(yi)
+        return jnp.stack([(ci + diss(yr)) * vmask, (-cr + diss(yi)) * vmask])
+
+    return field
+
+
+def to_sector(tc, rho):
+    """(..., d, d) -> (..., N+1, nc, N+1) (entries outside the excitation sectors dropped)."""
+    i3, n3, j3, m3, valid = sector_index(tc)
+    nq, nc = tc.dims
+    r4 = rho.reshape(rho.shape[:-2] + (nq, nc, nq, nc))
+    return r4[..., i3, n3, j3, m3] * jnp.asarray(valid)
+
+
+def from_sector(tc, x):
+    """(..., N+1, nc, N+1) -> (..., d, d)."""
+    i3, n3, j3, m3, valid = sector_index(tc)
+    nq, nc = tc.dims
+    sel = np.nonzero(valid)
+    out = jnp.zeros(x.shape[:-3] + (nq, nc, nq, nc), dtype=x.dtype)
+    out = out.at[..., i3[sel], n3[sel], j3[sel], m3[sel]].set(x[..., sel[0], sel[1], sel[2]])
+    return out.reshape(x.shape[:-3] + (tc.dim, tc.dim))

@@ -1,0 +1,247 @@
+"""The four-level battery's equations as pure functions of a parameter dict (paper 000).
+
+The tilted generators (corrected and printed Eq. (1)), the steady state and exact cumulants of one
+configuration, the density matrix of Eq. (6), its ergotropy in closed form, the coherence-free
+baseline and the thermodynamic columns; the physics and the errata are documented in
+:mod:`qbjax.models.four_level`, which builds the model and the batched entry point on them.  Every
+function broadcasts over leading dimensions and is differentiable; none validates its input.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from .._evolve import propagate
+from .._ergotropy import ergotropy as _ergotropy
+from .._fcs import cumulants_from_derivatives, generator_derivatives
+from .._steady import null_vector
+from .._thermal import bose_einstein
+
+#: the nine configuration parameters (dataset columns)
+PARAMETERS = ("T_c", "T_h", "T_l", "p_c", "p_h", "tau", "eps", "eps_b", "eps_a")
+#: trace functional on x = (rho11, rho22, rho_bb, rho_aa, Re rho12)
+TRACE = (1.0, 1.0, 1.0, 1.0, 0.0)
+
+
+def trace_functional(dtype=None):
+    """:data:`TRACE` as an array."""
+    return jnp.asarray(TRACE, dtype=dtype or jnp.result_type(float))
+
+
+# ---------------------------------------------------------------------------------------------
+# generators (pure functions, broadcasting over leading dimensions)
+# ---------------------------------------------------------------------------------------------
+
+
+def occupations(T_c, T_h, T_l, eps, eps_b, eps_a):
+    """(n_h, n_c, n_l) = n(eps_a - eps, T_h), n(eps_b - eps, T_c), n(eps_a - eps_b, T_l)."""
+    return (
+        bose_einstein(eps_a - eps, T_h),
+        bose_einstein(eps_b - eps, T_c),
+        bose_einstein(eps_a - eps_b, T_l),
+    )
+
+
+def _assemble(rows):
+    """(5, 5) nested list of broadcastable arrays -> (..., 5, 5)."""
+    flat = [jnp.asarray(e) for row in rows for e in row]
+    shape = jnp.broadcast_shapes(*(e.shape for e in flat))
+    dtype = jnp.result_type(*flat, float)
+    flat = [jnp.broadcast_to(e, shape).astype(dtype) for e in flat]
+    return jnp.stack(flat, axis=-1).reshape(shape + (5, 5))
+
+
+def _rates(T_c, T_h, T_l, p_c, p_h, eps, eps_b, eps_a, r, g):
+    """The entries both generators are built from: occupations n_x, nt_x = 1 + n_x, Gamma12 =
+    r (p_h n_h + p_c n_c) / 2, gbar = r (n_h + n_c), g^2 and a zero of the broadcast shape."""
+    n_h, n_c, n_l = occupations(T_c, T_h, T_l, eps, eps_b, eps_a)
+    G12 = r * (p_h * n_h + p_c * n_c) / 2
+    return n_h, n_c, n_l, 1 + n_h, 1 + n_c, 1 + n_l, G12, r * (n_h + n_c), g * g, jnp.zeros_like(n_h)
+
+
+def physical_generator(lam, T_c, T_h, T_l, p_c, p_h, tau, eps, eps_b, eps_a, r=1.0, g=1.0):
+    """The corrected tilted generator of Eq. (1) (module docstring), shape (..., 5, 5)."""
+    n_h, n_c, n_l, th, tc, tl, G12, gbar, g2, z = _rates(T_c, T_h, T_l, p_c, p_h, eps, eps_b, eps_a, r, g)
+    lam = jnp.asarray(lam)
+    return _assemble([
+        [-gbar, z, r * tc, r * th, -2 * G12],
+        [z, -gbar, r * tc, r * th, -2 * G12],
+        [r * n_c, r * n_c, -(2 * r * tc + g2 * n_l), g2 * tl * jnp.exp(lam), 2 * r * p_c * n_c],
+        [r * n_h, r * n_h, g2 * n_l * jnp.exp(-lam), -(2 * r * th + g2 * tl), 2 * r * p_h * n_h],
+        [-G12, -G12, r * p_c * tc, r * p_h * th, -(gbar + tau)],
+    ])  # fmt: skip
+
+
+def published_generator(lam, T_c, T_h, T_l, p_c, p_h, tau, eps, eps_b, eps_a, r=1.0, g=1.0):
+    """Eq. (1) of the paper exactly as printed (with Gamma_1x = Gamma_2x = r, Gamma_x = 2 r,
+    Gamma_12x = r p_x, Gamma12 = (Gamma_12c n_c + Gamma_12h n_h)/2, gbar = r (n_h + n_c)).
+
+    Not trace preserving (the coherence column sums to -r p_c n_c); kept for ``conventions="published"``.
+    """
+    n_h, n_c, n_l, th, tc, tl, G12, gbar, g2, z = _rates(T_c, T_h, T_l, p_c, p_h, eps, eps_b, eps_a, r, g)
+    lam = jnp.asarray(lam)
+    return _assemble([
+        [-r * (n_h + n_c), z, r * th, r * tc, -2 * G12],
+        [z, -r * (n_h + n_c), r * th, r * tc, -2 * G12],
+        [r * n_c, r * n_c, -(2 * r * th) - g2 * tl, g2 * n_l * jnp.exp(-lam), r * p_c * n_c],
+        [r * n_h, r * n_h, g2 * tl * jnp.exp(lam), -g2 * n_l - 2 * r * tc, 2 * r * p_h * n_h],
+        [-G12, -G12, r * p_h * th, 2 * r * p_c * tc, -gbar - tau],
+    ])  # fmt: skip
+
+
+GENERATORS = {"physical": physical_generator, "published": published_generator}
+
+
+# ---------------------------------------------------------------------------------------------
+# steady state, cumulants, ergotropy (pure functions of a parameter dict)
+# ---------------------------------------------------------------------------------------------
+
+
+def generator_fn(p: dict, conventions: str):
+    args = tuple(p[k] for k in PARAMETERS) + (p["r"], p["g"])
+    gen = GENERATORS[conventions]
+    return lambda lam: gen(lam, *args)
+
+
+def published_triple(L0):
+    """(s0, right, left) for the eigenvalue of L0 with the largest real part (Im s0 >= 0 on ties).
+
+    s0 from ``jnp.linalg.eigvals`` (the only non-symmetric eigensolver in qbjax's models); right and
+    left eigenvectors by linear solves (:func:`qbjax.steady.null_vector`), normalised t.right = 1
+    (unit population) and left.right = 1.
+    """
+    w = jnp.linalg.eigvals(L0)
+    k = jnp.argmax(jnp.real(w), axis=-1)
+    s0 = jnp.take_along_axis(w, k[..., None], axis=-1)[..., 0]
+    s0 = jnp.real(s0) + 1j * jnp.abs(jnp.imag(s0))
+    A = L0.astype(s0.dtype) - s0[..., None, None] * jnp.eye(5, dtype=s0.dtype)
+    right = null_vector(A, trace_functional(s0.dtype))
+    # left: A^T l = 0 with the constraint l . right = 1 (the normalisation RS needs).  Using `right`
+    # as the constraint row also puts the second LU after the first on one dependency chain
+    # (see the note on LAPACK calls in features).
+    left = _null_vector_rows(jnp.swapaxes(A, -1, -2), right)
+    return s0, right, left
+
+
+# null_vector with a per-matrix constraint vector t of shape (..., n)
+_null_vector_rows = jnp.vectorize(null_vector, signature="(n,n),(n)->(n)")
+
+
+def state_and_cumulants(p: dict, conventions: str, order: int):
+    """Steady-state 5-vector (real) and cumulants j1..j_order (real) of one parameter dict."""
+    gen = generator_fn(p, conventions)
+    derivs = generator_derivatives(gen, order)
+    if conventions == "physical":
+        t = trace_functional(derivs[0].dtype)
+        x = null_vector(derivs[0], t)
+        js = cumulants_from_derivatives(derivs, x, t)
+        return x, js
+    s0, right, left = published_triple(derivs[0])
+    js = cumulants_from_derivatives(derivs, right, left, s0)
+    return jnp.real(right), jnp.real(js)
+
+
+def density_matrix(x):
+    x = jnp.asarray(x)
+    z = jnp.zeros_like(x[..., 0])
+    r11, r22, rbb, raa, c = (x[..., i] for i in range(5))
+    rows = [[r11, c, z, z], [c, r22, z, z], [z, z, rbb, z], [z, z, z, raa]]
+    return jnp.stack([e for row in rows for e in row], axis=-1).reshape(x.shape[:-1] + (4, 4))
+
+
+def hamiltonian_matrix(eps, eps_b, eps_a):
+    d = jnp.stack(jnp.broadcast_arrays(eps, eps, eps_b, eps_a), axis=-1)
+    return d[..., :, None] * jnp.eye(4, dtype=d.dtype)
+
+
+def block_ergotropy(x, eps, eps_b, eps_a):
+    """Ergotropy of the block-diagonal rho of x for H = diag(eps, eps, eps_b, eps_a), in closed form.
+
+    The spectrum of rho is m +- sqrt(d^2 + c^2) (m, d = (rho11 +- rho22)/2, c = Re rho12; the paper's
+    rho_+- = rho11 +- rho12 when rho11 = rho22), rho_bb, rho_aa; the passive energy pairs it in
+    descending order with the ascending levels of H.  Same value as :func:`qbjax.ergotropy` (tested)
+    without a batched LAPACK call (see :func:`features`) and with finite gradients at c = d = 0.
+    """
+    r11, r22, rbb, raa, c = (x[..., i] for i in range(5))
+    m = (r11 + r22) / 2
+    d = (r11 - r22) / 2
+    s = d * d + c * c
+    root = jnp.where(s > 0, jnp.sqrt(jnp.where(s > 0, s, 1.0)), 0.0)
+    r = jnp.stack([m + root, m - root, rbb, raa], axis=-1)
+    e = jnp.sort(jnp.stack(jnp.broadcast_arrays(eps, eps, eps_b, eps_a), axis=-1), axis=-1)
+    energy = eps * (r11 + r22) + eps_b * rbb + eps_a * raa
+    return energy - jnp.sum(jnp.sort(r, axis=-1)[..., ::-1] * e, axis=-1)
+
+
+def with_baseline(p: dict) -> dict:
+    """Parameters stacked on a new last axis: [..., 0] the battery, [..., 1] its baseline."""
+    shape = jnp.broadcast_shapes(*(jnp.shape(v) for v in p.values()))
+    out = {}
+    for k, v in p.items():
+        v = jnp.broadcast_to(jnp.asarray(v), shape)
+        b = jnp.zeros_like(v) if k in ("p_c", "p_h", "tau") else v
+        out[k] = jnp.stack([v, b], axis=-1)
+    return out
+
+
+def thermodynamics(p: dict) -> dict:
+    n_h, n_c, n_l = occupations(p["T_c"], p["T_h"], p["T_l"], p["eps"], p["eps_b"], p["eps_a"])
+    Q_h = p["eps_a"] - p["eps"]
+    Q_c = p["eps_b"] - p["eps"]
+    # F = nt_c n_h nt_l / (n_c nt_h n_l); ln F as a sum of logs (no overflow for tiny n)
+    log_F = (jnp.log1p(n_c) - jnp.log(n_c)) + (jnp.log(n_h) - jnp.log1p(n_h)) + (jnp.log1p(n_l) - jnp.log(n_l))
+    W = Q_h - p["T_c"] * log_F
+    return {"Q_h": Q_h, "Q_c": Q_c, "W": W, "F": jnp.exp(log_F), "eta": W / Q_h}
+
+
+def features(p: dict, conventions: str = "physical", order: int = 4) -> dict:
+    """Every dataset column for a parameter dict (arrays broadcast; no validation).
+
+    The battery and its baseline are solved as one stacked batch, so that every batched LAPACK call
+    (LU, triangular solves, and eigvals in the published conventions) lies on a single dependency
+    chain and no two run at once.  Reason (jaxlib 0.10.2, CPU): a batched LAPACK kernel started on an
+    XLA intra-op pool worker splits its batch over that same pool (``jax::ParallelBatchMap``) and
+    blocks until the pieces finish; two such calls ready at the same time can occupy every worker of
+    a 2-core pool and deadlock (observed from about 2,000 configurations with the battery and its
+    baseline solved separately; native stacks in ``ParallelBatchMap`` <- ``lapack_dgetrf_ffi``).
+    ``jax.lax.optimization_barrier`` does not prevent it (XLA CPU drops it before scheduling).  For
+    the same reason the ergotropies use the closed-form spectrum of the block-diagonal rho
+    (:func:`block_ergotropy`) instead of two independent batched ``eigvalsh`` calls.
+    """
+    pb = with_baseline(p)
+    x, js = state_and_cumulants(pb, conventions, order)  # (..., 2, 5), (..., 2, order)
+    E2 = block_ergotropy(x, pb["eps"], pb["eps_b"], pb["eps_a"])
+    E, E0 = E2[..., 0], E2[..., 1]
+    out = {k: jnp.asarray(p[k]) for k in PARAMETERS}
+    out["E"] = E
+    out["E0"] = E0
+    out["ratio"] = E / E0
+    for i in range(order):
+        out[f"j{i + 1}"] = js[..., 0, i]
+        out[f"j0_{i + 1}"] = js[..., 1, i]
+        out[f"C{i + 1}"] = js[..., 0, i] / js[..., 1, i]
+    out.update(thermodynamics(p))
+    return out
+
+
+def fig1_curves(p: dict, conventions: str, ts, x0) -> dict:
+    """:meth:`qbjax.models.FourLevelBattery.fig1_curves` as a pure function of a parameter dict."""
+    pb = with_baseline(p)
+    L0 = generator_fn(pb, conventions)(0.0)  # (..., 2, 5, 5)
+    xs = propagate(L0, jnp.asarray(x0)[..., None, :], ts)  # x0 shared by battery and baseline
+    xs = xs / jnp.sum(xs[..., :4], axis=-1, keepdims=True)
+    x, xb = xs[..., 0, :, :], xs[..., 1, :, :]
+    eps, eb, ea = (jnp.asarray(p[k])[..., None] for k in ("eps", "eps_b", "eps_a"))
+    low = x[..., 0] + x[..., 1]
+    H_c = eps * low + ea * x[..., 3]
+    H_s = ea * x[..., 3] + eb * x[..., 2]
+    H_L = eps * low + eb * x[..., 2]
+    H = hamiltonian_matrix(p["eps"], p["eps_b"], p["eps_a"])[..., None, :, :]
+    E = _ergotropy(density_matrix(x), H)
+    E0 = _ergotropy(density_matrix(xb), H)
+    ok = E0 > 1e-12
+    return {
+        "H_c": H_c, "H_s": H_s, "H_L": H_L,
+        "s_over_c": H_s / H_c, "L_over_s": H_L / H_s, "L_over_c": H_L / H_c,
+        "E": E, "E0": E0, "ratio": jnp.where(ok, E / jnp.where(ok, E0, 1.0), jnp.nan),
+    }  # fmt: skip
