@@ -8,10 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-
-def default_out(command: str) -> Path:
-    """Default output directory of a subcommand: ``runs/<command>-<timestamp>``."""
-    return Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+from ._runs import default_out, write_manifest
 
 
 def _cmd_info(args) -> int:
@@ -31,7 +28,6 @@ def _cmd_info(args) -> int:
 
 def _cmd_reproduce(args) -> int:
     from . import reproduce
-    from .reproduce.report import write_manifest
 
     out = Path(args.out) if args.out else default_out(f"reproduce-{args.model}")
     models = sorted(reproduce.MODELS) if args.model == "all" else [args.model]
@@ -43,6 +39,8 @@ def _cmd_reproduce(args) -> int:
         t0 = time.perf_counter()
         reports[model] = reproduce.run(model, target, quick=args.quick, smoke=args.smoke)
         timings[model] = round(time.perf_counter() - t0, 3)
+        write_manifest(target, f"reproduce {model}", {"model": model, "quick": args.quick, "smoke": args.smoke},
+                       {model: timings[model]})
         print(f"[qbjax] {model}: {timings[model]:.1f} s, report {reports[model]}", flush=True)
     if args.model == "all":
         lines = ["# qbjax reproductions", ""]
@@ -51,8 +49,7 @@ def _cmd_reproduce(args) -> int:
                        "are not for comparison."), ""]
         lines += [f"- [{m}]({m}/report.md) ({timings[m]:.1f} s)" for m in models]
         (out / "report.md").write_text("\n".join(lines) + "\n")
-    write_manifest(out, f"reproduce {args.model}", {"model": args.model, "quick": args.quick, "smoke": args.smoke},
-                   timings)
+        write_manifest(out, "reproduce all", {"model": "all", "quick": args.quick, "smoke": args.smoke}, timings)
     return 0
 
 
@@ -75,10 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="smallest sizes that run every code path and write every figure (CI; "
                            "numbers not for comparison)")
     p.set_defaults(func=_cmd_reproduce)
-    from . import optimize
-    optimize.register(sub)
-    from .learn import cli as _learn_cli; _learn_cli.register(sub)  # noqa: I001
-    from .sweep import cli as _sweep_cli; _sweep_cli.register(sub)  # noqa: I001
+    from .learn.cli import register as register_learn
+    from .optimize.cli import register as register_optimize
+    from .sweep.cli import register as register_sweep
+
+    register_optimize(sub)
+    register_learn(sub)
+    register_sweep(sub)
     return parser
 
 

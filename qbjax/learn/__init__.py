@@ -1,4 +1,4 @@
-"""`qbjax learn`: ergotropy-regime learning of paper 000 Sec. III (SPEC 4.1) on sweep datasets.
+"""`qbjax learn`: ergotropy-regime learning of paper 000 Sec. III on sweep datasets.
 
 One concept a module:
 

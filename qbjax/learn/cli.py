@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .._runs import default_out, write_manifest
+
 __all__ = ["register", "run_learn"]
 
 
@@ -47,20 +49,13 @@ def run_learn(datasets, out, names=None, options=None, progress: bool = True, ex
 
 
 def _manifest(out, datasets, names, opts, timings):
-    import json
-    import sys
     from dataclasses import asdict
 
-    from .._info import environment
-
-    data = {"command": "learn", "argv": sys.argv, "datasets": [str(d) for d in datasets], "names": names,
-            "parameters": {**asdict(opts), "ks": list(opts.ks)}, "seed": opts.seed, "timings_s": timings,
-            "mlp_precision": "float32", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **environment()}
-    (Path(out) / "manifest.json").write_text(json.dumps(data, indent=2, default=str))
+    write_manifest(out, "learn", {**asdict(opts), "ks": list(opts.ks)}, timings, seed=opts.seed,
+                   extra={"datasets": [str(d) for d in datasets], "names": names, "mlp_precision": "float32"})
 
 
 def _cmd_learn(args) -> int:
-    from ..cli import default_out
     from .mappings import MAPPINGS
     from .pipeline import LearnOptions
 

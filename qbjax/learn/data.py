@@ -1,6 +1,6 @@
 """Reading (and, as a fallback, writing) the four-level dataset for the learning pipeline.
 
-Dataset contract (SPEC 6, shared with ``qbjax sweep``): a directory ``DIR/`` with
+Dataset contract (shared with ``qbjax sweep``): a directory ``DIR/`` with
 ``DIR/manifest.json`` and Parquet parts ``DIR/data/part-*.parquet`` whose columns are
 :data:`qbjax.models.four_level.FEATURES` (float64) plus ``config_id`` (int64).  A single ``.parquet``
 file, or a directory of parts, is accepted too.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["REQUIRED", "dataset_info", "filter_columns", "load_dataset", "write_grid_dataset"]
+__all__ = ["REQUIRED", "dataset_info", "load_dataset", "write_grid_dataset"]
 
 #: columns the learning pipeline reads (every feature of every mapping, the ratio, the group keys)
 REQUIRED = (
@@ -64,32 +64,14 @@ def dataset_info(path) -> dict:
     return {}
 
 
-def filter_columns(cols: dict) -> tuple[np.ndarray, dict]:
-    """SPEC 4.1 filter rules as a row mask: finite values, E0 > 1e-12, |j0_i| > 1e-12.
-
-    Returns ``(mask, counts)`` where counts gives the rows left after each rule.
-    """
-    n = len(next(iter(cols.values())))
-    keep = np.ones(n, bool)
-    counts = {"raw": int(n)}
-    for v in cols.values():
-        keep &= np.isfinite(v)
-    counts["finite"] = int(keep.sum())
-    keep &= cols["E0"] > 1e-12
-    counts["E0 > 1e-12"] = int(keep.sum())
-    for i in range(1, 5):
-        keep &= np.abs(cols[f"j0_{i}"]) > 1e-12
-    counts["|j0_i| > 1e-12"] = int(keep.sum())
-    return keep, counts
-
-
 def write_grid_dataset(out, points: int = 5, seed: int = 0, conventions: str = "physical",
                        filtered: bool = True, chunk: int = 65536) -> Path:
     """Compute the seeded Table-I grid with :func:`four_level_features` and write it in the dataset
     layout (``out/manifest.json``, ``out/data/part-00000.parquet``).
 
-    A small stand-in for ``qbjax sweep`` (no resume, no sharding) used by tests and by
-    ``qbjax reproduce fourlevel-learn`` when the sweep API is unavailable.
+    A small stand-in for ``qbjax sweep`` (no resume, no sharding, one part) for tests; ``filtered``
+    applies the sweep's rules (:func:`qbjax.sweep.filter.filter_masks`) and records the count after
+    each rule.
     """
     import time
 
@@ -97,6 +79,7 @@ def write_grid_dataset(out, points: int = 5, seed: int = 0, conventions: str = "
     import pyarrow.parquet as pq
 
     from ..models.four_level import FEATURES, four_level_features
+    from ..sweep.filter import RULES, filter_masks
     from ..sweep.grid import config_ids_to_params, n_configs, table_one_axes
 
     t0 = time.perf_counter()
@@ -116,8 +99,9 @@ def write_grid_dataset(out, points: int = 5, seed: int = 0, conventions: str = "
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     counts = None
     if filtered:
-        mask, counts = filter_columns({k: cols[k] for k in FEATURES})
-        cols = {k: v[mask] for k, v in cols.items()}
+        masks = filter_masks(cols)
+        counts = {"total": int(total)} | {rule: int(m.sum()) for rule, m in zip(RULES, masks)}
+        cols = {k: v[masks[-1]] for k, v in cols.items()}
     table = pa.table({k: pa.array(v) for k, v in cols.items()})
     tmp = out / "data" / "part-00000.parquet.tmp"
     pq.write_table(table, tmp)

@@ -1,4 +1,4 @@
-"""Ergotropy-regime labels (paper 000 Sec. III B; SPEC 4.1).
+"""Ergotropy-regime labels (paper 000 Sec. III B).
 
 Class 0 is the rule ``ratio < 1``.  The DEV rows with ``ratio >= 1`` are standardised
 (``z = (r - mean) / std``, population std like scikit-learn's ``StandardScaler``) and clustered by

@@ -1,7 +1,7 @@
-"""Feature mappings of paper 000 (Eqs. 9-13, Table V; SPEC 4.1) and the paper's published metrics.
+"""Feature mappings of paper 000 (Eqs. 9-13, Table V) and the paper's published metrics.
 
 ``MAPPINGS[name]`` is the tuple of dataset columns a mapping reads.  ``MANUAL`` are the mappings of
-Table III (f_T, f_E, f_Th, f_Q, f_C, f_Full), ``SELECTED`` those of Table VI (f1..f7) plus SPEC's f8
+Table III (f_T, f_E, f_Th, f_Q, f_C, f_Full), ``SELECTED`` those of Table VI (f1..f7) plus qbjax's f8
 (f6 without p_c).  ``FULL`` is the paper's 16-feature space; ``IMPORTANCE`` its 18 variables of
 Fig. 5 (FULL plus Q_h and W).
 """

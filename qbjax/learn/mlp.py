@@ -1,4 +1,4 @@
-"""The primary classifier: a Flax (linen) MLP trained with Optax (paper 000 Table II; SPEC 4.1).
+"""The primary classifier: a Flax (linen) MLP trained with Optax (paper 000 Table II).
 
 Pipeline as in the paper's Table II: median imputation + standardisation (fitted on the training
 rows), a ReLU/tanh MLP, Adam with L2 penalty ``alpha`` (scikit-learn's convention:

@@ -1,4 +1,4 @@
-"""The ergotropy-regime learning pipeline of paper 000 Sec. III (SPEC 4.1), for one dataset.
+"""The ergotropy-regime learning pipeline of paper 000 Sec. III, for one dataset.
 
 ``learn(dataset, options)`` -> a JSON-serialisable results dict (plus the arrays the figures need
 under ``results["_arrays"]``).  Steps: load -> group-aware 70/30 DEV/TEST split -> labels fitted on

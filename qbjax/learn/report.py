@@ -5,11 +5,11 @@ paper's values beside qbjax's, every figure, and a data-driven verdict on the pa
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
+from .._runs import fmt, md_table
 from .mappings import IMPORTANCE, LOGISTIC, LOGISTIC_PAPER, MANUAL, PAPER, SELECTED
 
 __all__ = ["claims", "rebuild_report", "write_report", "write_results"]
@@ -19,21 +19,12 @@ _MET_H = ("Acc", "F1", "MCC", "ROC", "PR")
 
 
 def _f(x, d=4):
-    if x is None:
-        return "-"
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(v):
-        return "-"
-    return f"{v:.{d}f}"
+    """Metrics with ``d`` fixed decimals."""
+    return fmt(x, decimals=d)
 
 
 def _table(headers, rows):
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return lines + [""]
+    return md_table(headers, [[str(c) for c in r] for r in rows])
 
 
 def _rank(imp: dict, feature: str) -> int:
@@ -187,7 +178,7 @@ def write_report(results: list, out_dir, subdirs: list | None = None, title: str
     names = [r["name"] for r in results]
     L = [f"# {title or 'qbjax learn: ergotropy-regime learning (paper 000, Sec. III)'}", ""]
     L += ["Datasets: " + "; ".join(f"**{r['name']}** = `{r['dataset']}`" for r in results) + ".", ""]
-    L += [("Pipeline (SPEC 4.1): group-aware 70/30 DEV/TEST split on the keys (p_h, T_c, T_h, T_l, tau, "
+    L += [("Pipeline (paper Sec. III): group-aware 70/30 DEV/TEST split on the keys (p_h, T_c, T_h, T_l, tau, "
           "p_c) with no group on both sides (asserted); class 0 = E/E0 < 1, the DEV rows with E/E0 >= 1 "
           "standardised and clustered by exact 1-D k-means for K = 2..10, K by the exact 1-D silhouette on "
           "all those DEV rows (WCSS elbow as fallback), thresholds fitted on DEV and applied to TEST; "
@@ -203,8 +194,8 @@ def write_report(results: list, out_dir, subdirs: list | None = None, title: str
           f"curves up to {o['curve_max']:,} rows; importance on {o['importance_rows']:,} rows x "
           f"{o['importance_repeats']} shuffles."), ""]
     if len(results) > 1:
-        L += [("The paper's conclusions were drawn from its printed generator Eq. (1) (`published`); SPEC 4.1 "
-              "corrects it (`physical`: trace preserving, per-bath detailed balance). The two datasets differ "
+        L += [("The paper's conclusions were drawn from its printed generator Eq. (1) (`published`); qbjax's "
+              "`FourLevelBattery` corrects it (`physical`: trace preserving, per-bath detailed balance). The two datasets differ "
               "in kind, so every table and figure below shows them side by side. Differences are reported, "
               "not tuned away."), ""]
 
@@ -297,7 +288,7 @@ def write_report(results: list, out_dir, subdirs: list | None = None, title: str
     if len(results) > 1:
         L += [("Reading the two side by side: the paper's conclusions come from its printed generator. Claims "
                "marked supported on one dataset and not on the other depend on the convention, i.e. on the "
-               "printed Eq. (1) rather than on the physics; SPEC 4.1 documents why the printed matrix is not "
+               "printed Eq. (1) rather than on the physics; the printed matrix is not "
                "a valid Lindbladian (no trace preservation, broken detailed balance)."), ""]
     if extra:
         L += list(extra) + [""]

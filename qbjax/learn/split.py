@@ -1,4 +1,4 @@
-"""Group-aware DEV/TEST split (paper 000 Sec. III B; SPEC 4.1).
+"""Group-aware DEV/TEST split (paper 000 Sec. III B).
 
 Rows that share a group key (by default the six non-energy grid parameters (p_h, T_c, T_h, T_l,
 tau, p_c)) are one "experimental configuration" and go to the same side, so no group is in both.

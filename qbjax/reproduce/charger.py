@@ -8,10 +8,10 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
-from ..ergotropy import capacity, energy, ergotropy, passive_energy
+from .._ergotropy import capacity, energy, ergotropy, passive_energy
 from ..models import charger_battery as cb
 from ..models.charger_battery import ChargerBattery
-from ..states import concurrence, partial_trace
+from .._states import concurrence, partial_trace
 from .report import Report, pyplot
 
 THETA_LABELS = [(0.0, "0"), (np.pi / 4, "pi/4"), (np.pi / 2, "pi/2"), (3 * np.pi / 4, "3pi/4"), (np.pi, "pi")]
@@ -55,7 +55,7 @@ def run(out_dir, quick: bool = False, smoke: bool = False) -> Path:
         "Units: w_b = J = 1 unless stated. Every 'qbjax' number below comes from the numerical "
         "evolution (`qb.evolve`, diffrax, rtol 1e-10) or the exact propagator exp(L t) followed by "
         "`qb.ergotropy` etc.; the 'paper' column holds the published formulas or printed digits.",
-        "**Errata followed (SPEC 4.5).** Eq. (60) repeats sa^dag sa rho: the dissipator is the standard "
+        "**Errata followed.** Eq. (60) repeats sa^dag sa rho: the dissipator is the standard "
         "gamma D[sa]. Eqs. (24) and (28) lack a factor -i: <sa^dag sb> = -(i/2) sin^2(theta/2) sin(2Jt) and "
         "<sb> = -(i/2) e^{i phi} sin(theta) sin(Jt) e^{-i w_b t}. In Eq. (36) sin^2(2Jt) must read sin^2(Jt). "
         "Eqs. (65)-(68) are first order in gamma (error ~ gamma^2).",
@@ -125,9 +125,9 @@ def run(out_dir, quick: bool = False, smoke: bool = False) -> Path:
     err43 = np.abs(opt["t_Pe"] - np.asarray(cb.approx_t_Pe(thetas)))
     err45 = np.abs(opt["Pe_max"] - np.asarray(cb.approx_Pe_max(thetas)))
     rep.check("max error of Eq. (43) approximation of t_Pe", 5.4e-3, err43.max(), tol=5e-4,
-              note=f"at theta = {float(thetas[err43.argmax()]):.3f}; reference: SPEC's independent measurement")
+              note=f"at theta = {float(thetas[err43.argmax()]):.3f}; reference: an independent NumPy maximisation")
     rep.check("max error of Eq. (45) approximation of Pe_max", 1.8e-2, err45.max(), tol=2e-3,
-              note=f"at theta = {float(thetas[err45.argmax()]):.3f}; reference: SPEC's independent measurement")
+              note=f"at theta = {float(thetas[err45.argmax()]):.3f}; reference: an independent NumPy maximisation")
     rep.checks_table()
     rep.checks = []
 

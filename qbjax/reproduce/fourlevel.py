@@ -2,7 +2,7 @@
 
 Writes Fig. 1 (c-f) for the two parameter sets of the caption (corrected and printed generators side
 by side), a table of the steady-state quantities, the column sums of the printed Eq. (1) against the
-corrected generator, the ERRATA of SPEC 4.1, and the dataset statistics of SPEC 4.1 recomputed on
+corrected generator and its errata, and the dataset statistics of the two conventions recomputed on
 Table-I configurations.  ``quick`` uses fewer time points and fewer random configurations; ``smoke`` (CI)
 the fewest (41 time points, 40 configurations: rough statistics, every table and figure).
 """
@@ -35,7 +35,7 @@ SET2 = dict(SET1, p_h=0.9, p_c=0.1, T_c=0.1, T_h=2.0)
 SETS = {"set 1 (blue)": SET1, "set 2 (grey)": SET2}
 CONVS = ("physical", "published")
 
-# SPEC 4.1, measured with NumPy on 2,000 Table-I configurations
+# measured independently with NumPy on 2,000 Table-I configurations (2026-11-24)
 SPEC_STATS = {
     "published": {"E0 ~ 0": 0.28, "median ratio": 1.76, "ratio < 1": 0.05},
     "physical": {"E0 ~ 0": 0.90, "median ratio": 0.99, "ratio < 1": 0.74},
@@ -51,7 +51,7 @@ def run(out_dir, quick: bool = False, smoke: bool = False):
     rep = Report("FourLevelBattery: paper 000 (cavity-coupled four-level quantum battery)", out_dir, smoke=smoke)
     rep.text(
         "Paper: Thakuria, Kalita, Sarmah, Goswami, *Coherence in the Leak and Storage Kurtosis control "
-        "Ergotropy in Quantum Batteries*.  Model: `qbjax.models.FourLevelBattery` (SPEC 4.1).  "
+        "Ergotropy in Quantum Batteries*.  Model: `qbjax.models.FourLevelBattery`.  "
         "`physical` = the corrected generator (default), `published` = the printed Eq. (1) entry by "
         "entry, with its steady state the eigenvector of the eigenvalue of largest real part "
         "(normalised to unit population) and its cumulants the derivatives of that eigenvalue.  "
@@ -60,7 +60,7 @@ def run(out_dir, quick: bool = False, smoke: bool = False):
     )
 
     # ---------------------------------------------------------------------------------- errata
-    rep.section("ERRATA (SPEC 4.1)")
+    rep.section("Errata of the printed Eq. (1)")
     rep.text(
         "The printed Eq. (1) swaps hot and cold in the emission and loss entries, swaps n_l and "
         "1 + n_l on the cavity transition, and drops factors of 2 in the coherence column; as printed it "
@@ -190,7 +190,7 @@ def run(out_dir, quick: bool = False, smoke: bool = False):
             values[name, conv] = v
     rep.table(header, [[k] + [values[n, c][k] for n in SETS for c in CONVS] for k in cols + feat_cols])
     rep.text("ratio = E/E0 is +inf where E > 0 = E0 and NaN where both vanish (no population inversion "
-             "in the baseline); the sweep filters these rows (SPEC 4.1).")
+             "in the baseline); the sweep filters these rows.")
 
     # claims of the paper about Fig. 1, checked rather than restated
     rep.section("Paper claims about Fig. 1, checked")
@@ -221,7 +221,7 @@ def run(out_dir, quick: bool = False, smoke: bool = False):
              "and the other below; which is which is read from the figure's colours.")
 
     # --------------------------------------------------------------------- dataset statistics
-    rep.section("Dataset statistics on Table-I configurations (SPEC 4.1)")
+    rep.section("Dataset statistics on Table-I configurations")
     p = p_rand
     stat_rows = []
     for conv in CONVS:
@@ -236,7 +236,7 @@ def run(out_dir, quick: bool = False, smoke: bool = False):
         L = np.asarray(published_generator(0.0, *(p[k][i] for k in PARAMETERS)))
         w = np.linalg.eigvals(L)
         published_complex += abs(w[np.argmax(w.real)].imag) > 0
-    rep.table(["conventions", "statistic", "SPEC (NumPy, 2,000 configs)", f"qbjax ({n} configs, seed 2026)"], stat_rows)
+    rep.table(["conventions", "statistic", "independent NumPy (2,000 configs)", f"qbjax ({n} configs, seed 2026)"], stat_rows)
     rep.text(
         "E0 ~ 0 means E0 <= 1e-12 (no population inversion without coherence: ratio undefined).  The two "
         "conventions give datasets that differ in kind: with the printed Eq. (1) most configurations "

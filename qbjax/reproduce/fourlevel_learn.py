@@ -1,8 +1,8 @@
 """`qbjax reproduce fourlevel-learn`: paper 000 Sec. III end to end (sweep -> filter -> learn).
 
-For both conventions (``published``: the printed Eq. (1) the paper learned from; ``physical``: SPEC
-4.1's corrected generator) the seeded Table-I grid is swept (:func:`qbjax.sweep.run_sweep`), filtered
-by the SPEC rules (:func:`qbjax.sweep.filter_dataset`) and learned
+For both conventions (``published``: the printed Eq. (1) the paper learned from; ``physical``: the
+corrected generator) the seeded Table-I grid is swept (:func:`qbjax.sweep.run_sweep`), filtered by the
+paper's rules (:func:`qbjax.sweep.filter_dataset`) and learned
 (:func:`qbjax.learn.cli.run_learn`), and one ``report.md`` puts the two side by side with the
 paper's Tables III and VI.
 
@@ -25,6 +25,8 @@ import shutil
 import time
 from pathlib import Path
 
+from ..sweep import filter_dataset, run_sweep
+
 CONVS = ("published", "physical")
 QUICK_POINTS, FULL_POINTS = 5, 8
 FULL = {"size": 10_000, "curve_max": 5_000, "importance_rows": 6_000}
@@ -42,15 +44,6 @@ def _dataset(out: Path, conventions: str, points: int, seed: int) -> tuple[Path,
     for p in (raw, filt):
         if p.exists():
             shutil.rmtree(p)
-    try:
-        from ..sweep import filter_dataset, run_sweep
-    except ImportError:  # the sweep API is not available: compute the grid directly
-        from ..learn.data import write_grid_dataset
-
-        write_grid_dataset(filt, points=points, seed=seed, conventions=conventions, filtered=True)
-        import json
-
-        return filt, json.loads((filt / "manifest.json").read_text())["filter_counts"], "learn.data fallback"
     run_sweep(raw, points=points, seed=seed, conventions=conventions, progress=False)
     counts = filter_dataset(raw, filt)
     shutil.rmtree(raw)  # the raw grid is not needed by the report (counts are kept)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..models.micromaser import Micromaser, coherent_populations, fine_tuned_g
 from ..optimize import G_PAPER, optimize_micromaser
-from ..states import wigner
+from .._states import wigner
 from .report import Report, fmt, pyplot
 
 PAPER_SINGLE = {1: (0.310, 0.145), 10: (0.390, 0.168), 100: (0.470, 0.183), 1000: (0.553, 0.190)}
@@ -69,7 +69,7 @@ def run(out_dir, quick: bool = False, smoke: bool = False) -> Path:
     rep.text(
         "Cavity (H_F = a^dag a, omega = 1) in |0>, qubits rho_q = q|g><g| + (1-q)|e><e| + c sqrt(q(1-q))(|g><e| + h.c.), "
         "collisions U = exp(-i g (a s+ + a^dag s-)), qubit traced out; every collision costs O(N^2) through the "
-        "2x2 Jaynes-Cummings blocks (`qb.models.Micromaser`). Loss: Eq. (11) as SPEC 4.3 fixes it: penalty "
+        "2x2 Jaynes-Cummings blocks (`qb.models.Micromaser`). Loss: Eq. (11) with its window made explicit: penalty "
         "lam sum |E_k - E_{k-1}| over the last floor(tail n) collisions, tail 0.2 (single stream) / 0.1 (batches), "
         "c, q per-qubit means. Optimiser: Optax L-BFGS on exact reverse-mode gradients, box by a sigmoid "
         "reparametrisation (`qbjax.optimize`). 'paper' columns hold the published digits; 'qbjax' columns are "

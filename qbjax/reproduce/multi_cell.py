@@ -15,21 +15,21 @@ from .report import Report, fmt, pyplot
 CHUNK = 2048  # every batched call is padded to a multiple of this, so each function compiles once
 W = 1.0  # omega_L = omega_M = omega_R = w = 1 (the paper's unit)
 LAM_PAPER_2 = 0.1  # lam_LR the paper leaves unstated in Figs. 2-3; 0.1 is its three-cell value
-LAM_ACTIVE_2 = 1.2  # where the two-cell ergotropy is largest (SPEC 4.2, confirmed by the scan below)
+LAM_ACTIVE_2 = 1.2  # where the two-cell ergotropy is largest (confirmed by the scan below)
 LAM_3 = 0.1
 
 
 def _erg2_point(TL, TR, lam):
-    return two_cell(TL, TR, lam, omega=W).ergotropy(degenerate="nan")
+    return two_cell(TL, TR, lam, omega=W).steady_ergotropy(degenerate="nan")
 
 
 def _erg3_point(TL, TM, TR, lam):
-    return three_cell(TL, TM, TR, lam, omega=W).ergotropy(degenerate="nan")
+    return three_cell(TL, TM, TR, lam, omega=W).steady_ergotropy(degenerate="nan")
 
 
 _erg2 = jax.jit(jax.vmap(_erg2_point))
 _erg3 = jax.jit(jax.vmap(_erg3_point))
-_vg3 = jax.jit(jax.value_and_grad(lambda p: three_cell(p[0], p[1], p[2], p[3], omega=W).ergotropy(), argnums=0))
+_vg3 = jax.jit(jax.value_and_grad(lambda p: three_cell(p[0], p[1], p[2], p[3], omega=W).steady_ergotropy(), argnums=0))
 
 
 def _batched(fn, *args):
@@ -103,7 +103,7 @@ def run(out_dir, quick: bool = False, smoke: bool = False) -> Path:
         "core's linear solve (`qb.steady_state`), ergotropy of the full n-cell state w.r.t. H_S by "
         "`qb.ergotropy`. Every number below is computed by qbjax (float64) in this run; the paper gives no "
         "numerical tables, so its claims are checked qualitatively, one by one.",
-        "**Errata followed (SPEC 4.2).** The printed A_i(w) (sum over E_k - E_m = w > 0 of "
+        "**Erratum followed.** The printed A_i(w) (sum over E_k - E_m = w > 0 of "
         "|k><k| sx_i |m><m|) is a raising operator; with emission rate J(1 + n) it would pump the cells into "
         "inverted states at T_L = T_R. qbjax uses the lowering form A_i(w) = sum_{E_m - E_k = w} "
         "|k><k| sx_i |m><m|.",
@@ -305,7 +305,7 @@ def run(out_dir, quick: bool = False, smoke: bool = False) -> Path:
         "identically zero there; qualitatively similar pictures (zero on T_L = T_R, positive for large "
         "|T_L - T_R|) appear only for lam_LR near w (see the scan), and even then W stays zero near the "
         "diagonal rather than growing from it. Fig. 6's 'reaches zero' is true only on a window: W revives "
-        "and grows again at strong coupling. These agree with the independent measurements quoted in SPEC 4.2."
+        "and grows again at strong coupling."
     )
 
     # ---- beyond the paper: gradients and Optax --------------------------------------------------

@@ -1,40 +1,19 @@
-"""Shared plumbing of `qbjax reproduce`: markdown report, figures, manifest."""
+"""Shared plumbing of `qbjax reproduce`: the Markdown report with its tables, checks and figures.
+
+Number formatting, the Agg pyplot, Markdown tables and the manifest come from :mod:`qbjax._runs`
+(re-exported here for the reproduction modules).
+"""
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import sys
-import time
 from pathlib import Path
 
+from .._figures import save_figure
 from .._info import environment
+from .._runs import fmt, md_table, pyplot, write_manifest
 
-
-def fmt(x, digits: int = 6) -> str:
-    """A number for a report table (None and NaN shown as '-')."""
-    if x is None:
-        return "-"
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(v):
-        return "-"
-    if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
-        return f"{v:.{digits - 1}e}"
-    return f"{v:.{digits}g}"
-
-
-def pyplot():
-    """matplotlib.pyplot on the non-interactive Agg backend (imported only when a report is drawn)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+__all__ = ["SMOKE_BANNER", "Report", "fmt", "pyplot", "smoke_banner", "write_manifest"]
 
 
 SMOKE_BANNER = (
@@ -74,11 +53,8 @@ class Report:
         self.lines += [f"## {heading}", ""]
 
     def table(self, headers, rows) -> None:
-        self.lines.append("| " + " | ".join(headers) + " |")
-        self.lines.append("|" + "|".join("---" for _ in headers) + "|")
-        for row in rows:
-            self.lines.append("| " + " | ".join(c if isinstance(c, str) else fmt(c) for c in row) + " |")
-        self.lines.append("")
+        """A GitHub-Markdown table (cells escaped; numbers through :func:`fmt`)."""
+        self.lines += md_table(headers, rows)
 
     def check(self, name: str, paper, qbjax, tol: float | None = None, note: str = "") -> bool | None:
         """Record a paper-vs-qbjax comparison (shown by :meth:`checks_table`)."""
@@ -98,10 +74,10 @@ class Report:
         self.table(["quantity", "paper", "qbjax", "|difference|", "tolerance", "status", "note"], rows)
 
     def figure(self, fig, name: str, caption: str) -> None:
+        """Save ``fig`` as ``name.png`` (after the checks of :func:`qbjax._figures.save_figure`: labels
+        with units on every axis, a colorbar per colour map, no overlapping panels) with its caption."""
         path = self.out_dir / f"{name}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        pyplot().close(fig)
+        save_figure(fig, path)
         self.figures.append(path.name)
         self.lines += [f"![{caption}]({path.name})", "", f"*{caption}*", ""]
 
@@ -117,21 +93,3 @@ class Report:
         path = self.out_dir / "report.md"
         path.write_text("\n".join(self.lines))
         return path
-
-
-def write_manifest(out_dir, command: str, parameters: dict, timings: dict, seed=None, extra=None) -> Path:
-    """manifest.json: command, parameters, versions, devices, precision, seed, timings."""
-    data = {
-        "command": command,
-        "argv": sys.argv,
-        "parameters": parameters,
-        "seed": seed,
-        "timings_s": timings,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        **environment(),
-    }
-    if extra:
-        data.update(extra)
-    path = Path(out_dir) / "manifest.json"
-    path.write_text(json.dumps(data, indent=2, default=str))
-    return path

@@ -1,4 +1,4 @@
-"""`qbjax sweep`: the four-level battery's Table-I grid to a Parquet dataset (SPEC 4.1, 5, 6).
+"""`qbjax sweep`: the four-level battery's Table-I grid to a Parquet dataset (paper 000).
 
 Modules: :mod:`~qbjax.sweep.grid` (the seeded grid, ``config_id``), :mod:`~qbjax.sweep.runner`
 (chunks, sharding over local devices, process shares), :mod:`~qbjax.sweep.store` (Parquet parts,
@@ -9,14 +9,14 @@ Dataset layout::
 
     DIR/manifest.json              parameters (points, seed, conventions, chunk), versions, devices,
                                    timings, row counts, status ("running" / "complete")
-    DIR/data/part-KKKKKK.parquet   chunk k: SPEC-6 columns (float64) + config_id (int64)
+    DIR/data/part-KKKKKK.parquet   chunk k: the dataset columns (float64) + config_id (int64)
 
 Usage::
 
     qbjax sweep --out runs/grid                     # 8^7 = 2,097,152 configurations
     qbjax sweep --points 3 --out runs/small         # 3^7 = 2,187 (quick)
     qbjax sweep --out runs/grid --resume            # after an interruption: finishes the missing parts
-    qbjax filter runs/grid --out runs/grid-filtered # SPEC 4.1 rules, count after each rule
+    qbjax filter runs/grid --out runs/grid-filtered # the paper's rules, count after each rule
 
     >>> from qbjax.sweep import run_sweep, read_dataset, filter_dataset
     >>> run_sweep("runs/small", points=3)                 # doctest: +SKIP

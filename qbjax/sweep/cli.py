@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-
-def _int_at_least(name: str, lowest: int):
-    """argparse type: an integer >= ``lowest``, with an error naming the option."""
-
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer; got {text!r}") from None
-        if value < lowest:
-            raise argparse.ArgumentTypeError(f"{name} must be >= {lowest}; got {value}")
-        return value
-
-    return parse
+from .._runs import default_out, int_at_least
 
 
 def _print_counts(counts: dict) -> None:
@@ -34,7 +20,6 @@ def _print_counts(counts: dict) -> None:
 
 
 def _cmd_sweep(args) -> int:
-    from ..cli import default_out
     from .filter import filter_dataset
     from .run import run_sweep
     from .store import read_manifest
@@ -60,7 +45,6 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_filter(args) -> int:
-    from ..cli import default_out
     from .filter import filter_dataset
 
     out = Path(args.out) if args.out else default_out("filter")
@@ -77,21 +61,21 @@ def _cmd_filter(args) -> int:
 def register(subparsers) -> None:
     """Add ``qbjax sweep`` and ``qbjax filter`` to the CLI's subparsers."""
     p = subparsers.add_parser("sweep", help="the four-level battery's Table-I grid to a Parquet dataset")
-    p.add_argument("--points", type=_int_at_least("--points", 1), default=8,
+    p.add_argument("--points", type=int_at_least("--points", 1), default=8,
                    help="values per parameter axis: points^7 configurations (default 8: 2,097,152)")
-    p.add_argument("--seed", type=_int_at_least("--seed", 0), default=0, help="grid seed (default 0)")
+    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="grid seed (default 0)")
     p.add_argument("--conventions", choices=["physical", "published"], default="physical",
                    help="corrected generator (physical, default) or the printed Eq. (1) (published)")
-    p.add_argument("--chunk", type=_int_at_least("--chunk", 1), default=None,
+    p.add_argument("--chunk", type=int_at_least("--chunk", 1), default=None,
                    help="configurations per part file and per device step (default: from free memory, "
                         "at most 65536)")
     p.add_argument("--out", help="output directory (default runs/sweep-<timestamp>)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out")
-    p.add_argument("--filter", action="store_true", help="then apply the SPEC filters into OUT/filtered")
+    p.add_argument("--filter", action="store_true", help="then apply the paper's filters into OUT/filtered")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=_cmd_sweep)
 
-    p = subparsers.add_parser("filter", help="apply the SPEC 4.1 filters to a sweep dataset")
+    p = subparsers.add_parser("filter", help="apply the paper's filters (finite, E0 > 1e-12, |j0_i| > 1e-12) to a sweep dataset")
     p.add_argument("dataset", help="a sweep dataset directory (manifest.json, data/part-*.parquet)")
     p.add_argument("--out", help="output directory (default runs/filter-<timestamp>)")
     p.set_defaults(func=_cmd_filter)

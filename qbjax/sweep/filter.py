@@ -1,4 +1,4 @@
-"""Filtering of a sweep dataset by the rules of SPEC 4.1, with the count after each rule.
+"""Filtering of a sweep dataset by the paper's rules (paper 000, Sec. III), with the count after each rule.
 
 Rules, applied in this order (a row is kept only if it passes all of them):
 
@@ -24,7 +24,7 @@ from . import store
 
 __all__ = ["PAPER_COUNTS", "RULES", "THRESHOLD", "filter_dataset", "filter_masks"]
 
-#: the threshold of rules 2 and 3 (SPEC 4.1)
+#: the threshold of rules 2 and 3
 THRESHOLD = 1e-12
 #: rule names in order (keys of the counts after ``"total"``)
 RULES = ("finite", "E0 > 1e-12", "|j0_i| > 1e-12")

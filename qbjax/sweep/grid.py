@@ -1,4 +1,4 @@
-"""The seeded Table-I grid of the four-level battery (paper 000, Table I; SPEC 4.1).
+"""The seeded Table-I grid of the four-level battery (paper 000, Table I).
 
 Seven axes, ``points`` values each (the paper: 8):
 
@@ -16,16 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models.four_level import TABLE_ONE_RANGES as RANGES
+
 __all__ = ["AXES", "RANGES", "config_ids_to_params", "n_configs", "table_one_axes"]
 
 #: grid axes in ``config_id`` order (C order: the last varies fastest)
 AXES = ("T_c", "T_h", "T_l", "p_c", "p_h", "tau", "triplet")
-#: Table-I ranges of the scalar axes and of eps, d1, d2
-RANGES = {
-    "T_c": (0.1, 7.0), "T_h": (0.1, 7.0), "T_l": (0.1, 7.0),
-    "p_c": (0.1, 1.0), "p_h": (0.1, 1.0), "tau": (0.01, 2.0),
-    "eps": (0.01, 2.0), "d1": (0.01, 2.0), "d2": (0.01, 2.0),
-}  # fmt: skip
 
 
 def n_configs(points: int = 8) -> int:

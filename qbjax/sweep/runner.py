@@ -1,4 +1,4 @@
-"""Chunked, sharded evaluation of the Table-I grid (SPEC 4.1, 5).
+"""Chunked, sharded evaluation of the Table-I grid (paper 000).
 
 The grid's ``n = points**7`` configurations are cut into *chunks* of ``chunk`` consecutive
 ``config_id``\\ s (chunk ``k`` holds ids ``[k chunk, (k + 1) chunk)``; the last one may be short).
@@ -200,7 +200,7 @@ def put_axes(axes: dict, replicated) -> dict:
 
 
 def evaluate_ids(axes: dict, ids, conventions: str = "physical", devices=None) -> dict:
-    """Every SPEC-6 column (NumPy float64) for the config ids ``ids`` (a 1-D int array whose length
+    """Every dataset column (NumPy float64) for the config ids ``ids`` (a 1-D int array whose length
     is a multiple of the number of ``devices``).  A convenience for
     small evaluations and tests; :func:`qbjax.sweep.run_sweep` drives the same step function.
     Default ``devices``: :func:`sweep_devices`."""

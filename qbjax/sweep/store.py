@@ -3,7 +3,7 @@
 Layout (a contract other tools rely on)::
 
     DIR/manifest.json              parameters, seed, versions, devices, timings, row counts
-    DIR/data/part-KKKKKK.parquet   one part per chunk k (zero-padded), rows = the SPEC-6 columns
+    DIR/data/part-KKKKKK.parquet   one part per chunk k (zero-padded), rows = the dataset columns
                                    (float64, :data:`qbjax.models.four_level.FEATURES`) + config_id (int64)
 
 A part is written to ``DIR/data/.part-KKKKKK.parquet.tmp``, flushed to disk and renamed into place
@@ -40,7 +40,7 @@ __all__ = [
     "write_part",
 ]
 
-#: dataset columns in file order: the SPEC-6 features (float64), then config_id (int64)
+#: dataset columns in file order: the dataset features (float64), then config_id (int64)
 COLUMNS = FEATURES + ("config_id",)
 MANIFEST = "manifest.json"
 DATA_DIR = "data"

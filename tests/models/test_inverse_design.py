@@ -1,4 +1,4 @@
-"""Inverse design of the four-level battery (qbjax.inverse_design; issue 9 item 3).
+"""Inverse design of the four-level battery (qbjax.optimize.four_level; issue 9 item 3).
 
 * the box reparametrisation keeps every iterate inside paper Table I with eps < eps_b < eps_a;
 * the exact gradient of each objective agrees with central finite differences at an interior point;
@@ -18,19 +18,19 @@ import numpy as np
 import pytest
 
 import qbjax  # noqa: F401  (float64)
-from qbjax.inverse_design import (
+from qbjax.optimize.four_level import (
     BOX_NAMES,
     E0_MIN,
     OBJECTIVES,
     box_bounds,
     box_to_params,
     from_box,
-    grid_best,
     objective_fn,
     optimize_four_level,
     params_to_box,
     to_box,
 )
+from qbjax.optimize.grid import grid_best
 from qbjax.models.four_level import four_level_features
 
 # an interior point of the box with population inversion (E0 ~ 0.036 > 0 in both conventions)
@@ -162,11 +162,11 @@ def test_cli_writes_result_figures_manifest(tmp_path, small_grid):
 
 
 def test_cli_micromaser_defaults_unchanged(monkeypatch):
-    import qbjax.optimize as opt
+    import qbjax.optimize.cli as opt
     from qbjax.cli import build_parser
 
     seen = {}
-    monkeypatch.setattr(opt, "_cmd_optimize", lambda args: seen.update(vars(args)) or 0)
+    monkeypatch.setattr(opt, "_cmd_micromaser", lambda args: seen.update(vars(args)) or 0)
     args = build_parser().parse_args(["optimize", "micromaser"])
     assert args.func(args) == 0
     assert seen["starts"] == 3 and seen["steps"] == 60 and seen["lam"] == 10.0
