@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import os
 
+import equinox as eqx
 import numpy as np
 
 from .grid import AXES
@@ -119,33 +120,43 @@ def step_ids(step: list[int], n: int, chunk: int, n_devices: int) -> np.ndarray:
     return ids.reshape(-1)
 
 
-@functools.lru_cache(maxsize=16)
-def make_step(conventions: str, devices: tuple):
-    """The jitted step function ``f(axes, ids) -> dict`` for a tuple of local devices.
-
-    ``axes``: the grid axes as arrays (replicated); ``ids``: int64 config ids of shape
-    ``(len(devices) * chunk,)`` sharded over the mesh axis ``"batch"``.  Returns every column of
-    :data:`qbjax.models.four_level.FEATURES` (float64), sharded like ``ids``.
-    """
+def _block(axes, ids, conventions: str):
+    """Every dataset column of one device's block of config ids."""
     import jax
-    from jax.sharding import Mesh, NamedSharding
-    from jax.sharding import PartitionSpec as P
 
     from ..models.four_level import four_level_features
     from .grid import config_ids_to_params
 
+    params = config_ids_to_params(axes, ids, xp=jax.numpy)
+    return four_level_features(params, conventions, order=4, validate=False)
+
+
+@eqx.filter_jit
+def sharded_features(mesh, conventions: str, axes: dict, ids):
+    """Every dataset column of the config ids ``ids`` (sharded over ``mesh`` axis "batch"), each
+    device evaluating its own block with ``shard_map`` (the mesh and the conventions are static: JAX
+    compiles once per mesh, conventions and shape)."""
+    import jax
+    from jax.sharding import PartitionSpec as P
+
+    block = functools.partial(_block, conventions=conventions)
+    return jax.shard_map(block, mesh=mesh, in_specs=(P(), P("batch")), out_specs=P("batch"),
+                         check_vma=False)(axes, ids)
+
+
+def make_step(conventions: str, devices: tuple):
+    """``(f(axes, ids) -> dict, batch_sharding, replicated_sharding)`` for a tuple of local devices.
+
+    ``axes``: the grid axes as arrays (replicated); ``ids``: int64 config ids of shape
+    ``(len(devices) * chunk,)`` sharded over the mesh axis ``"batch"``.  ``f`` returns every column of
+    :data:`qbjax.models.four_level.FEATURES` (float64), sharded like ``ids``.
+    """
+    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import PartitionSpec as P
+
     mesh = Mesh(np.asarray(devices, dtype=object), ("batch",))
-
-    def block(axes, ids):
-        params = config_ids_to_params(axes, ids, xp=jax.numpy)
-        return four_level_features(params, conventions, order=4, validate=False)
-
-    fn = jax.jit(jax.shard_map(block, mesh=mesh, in_specs=(P(), P("batch")), out_specs=P("batch"),
-                               check_vma=False))
-    return fn, NamedSharding(mesh, P("batch")), NamedSharding(mesh, P())
-
-
-_COMPILED: dict = {}
+    return functools.partial(sharded_features, mesh, conventions), NamedSharding(mesh, P("batch")), \
+        NamedSharding(mesh, P())
 
 
 def sweep_devices(devices=None) -> tuple:
@@ -171,25 +182,21 @@ def sweep_devices(devices=None) -> tuple:
 
 
 def compiled_step(conventions: str, devices: tuple, chunk: int, points: int):
-    """``(compiled, batch_sharding, replicated_sharding, compile_s)``: the step function compiled
-    ahead of time for ``len(devices)`` chunks of ``chunk`` configurations on a ``points``-value grid
-    (cached per process, so repeated sweeps of the same shape compile once; ``compile_s`` is 0.0 on
-    a cache hit)."""
+    """``(step, batch_sharding, replicated_sharding, compile_s)``: the step function for ``len(devices)``
+    chunks of ``chunk`` configurations on a ``points``-value grid, compiled ahead of time so that
+    ``compile_s`` measures the compilation alone (JAX caches it: a later sweep of the same shape in the
+    same process compiles nothing, and ``compile_s`` is then the time of the cache lookup)."""
     import time
 
     import jax
 
-    key = (conventions, tuple(devices), int(chunk), int(points))
-    if key in _COMPILED:
-        return (*_COMPILED[key], 0.0)
     fn, batch, replicated = make_step(conventions, tuple(devices))
-    axes = {k: jax.ShapeDtypeStruct((points,) if k != "triplet" else (points, 3), np.float64, sharding=replicated)
-            for k in AXES}
-    ids = jax.ShapeDtypeStruct((len(devices) * int(chunk),), np.int64, sharding=batch)
+    # placeholders of the step's shapes and shardings (filter_jit lowers arrays, not abstract shapes)
+    axes = {k: jax.device_put(np.zeros((points,) if k != "triplet" else (points, 3)), replicated) for k in AXES}
+    ids = jax.device_put(np.zeros(len(devices) * int(chunk), dtype=np.int64), batch)
     t0 = time.perf_counter()
-    compiled = fn.lower(axes, ids).compile()
-    _COMPILED[key] = (compiled, batch, replicated)
-    return compiled, batch, replicated, time.perf_counter() - t0
+    compiled = fn.func.lower(*fn.args, axes, ids).compile()
+    return functools.partial(compiled, *fn.args), batch, replicated, time.perf_counter() - t0
 
 
 def put_axes(axes: dict, replicated) -> dict:
