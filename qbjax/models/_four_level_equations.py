@@ -51,17 +51,18 @@ def _assemble(rows):
     return jnp.stack(flat, axis=-1).reshape(shape + (5, 5))
 
 
-def _rates(T_c, T_h, T_l, p_c, p_h, eps, eps_b, eps_a, r, g):
-    """The entries both generators are built from: occupations n_x, nt_x = 1 + n_x, Gamma12 =
-    r (p_h n_h + p_c n_c) / 2, gbar = r (n_h + n_c), g^2 and a zero of the broadcast shape."""
+def _rates(T_c, T_h, T_l, eps, eps_b, eps_a, r, g):
+    """The entries both generators are built from: occupations n_x, nt_x = 1 + n_x, gbar = r (n_h + n_c),
+    g^2 and a zero of the broadcast shape.  (Each generator forms Gamma12 itself, in the order of its
+    own equation: XLA may contract a*b + c*d into a fused multiply-add, so the order is kept.)"""
     n_h, n_c, n_l = occupations(T_c, T_h, T_l, eps, eps_b, eps_a)
-    G12 = r * (p_h * n_h + p_c * n_c) / 2
-    return n_h, n_c, n_l, 1 + n_h, 1 + n_c, 1 + n_l, G12, r * (n_h + n_c), g * g, jnp.zeros_like(n_h)
+    return n_h, n_c, n_l, 1 + n_h, 1 + n_c, 1 + n_l, r * (n_h + n_c), g * g, jnp.zeros_like(n_h)
 
 
 def physical_generator(lam, T_c, T_h, T_l, p_c, p_h, tau, eps, eps_b, eps_a, r=1.0, g=1.0):
     """The corrected tilted generator of Eq. (1) (module docstring), shape (..., 5, 5)."""
-    n_h, n_c, n_l, th, tc, tl, G12, gbar, g2, z = _rates(T_c, T_h, T_l, p_c, p_h, eps, eps_b, eps_a, r, g)
+    n_h, n_c, n_l, th, tc, tl, gbar, g2, z = _rates(T_c, T_h, T_l, eps, eps_b, eps_a, r, g)
+    G12 = r * (p_h * n_h + p_c * n_c) / 2
     lam = jnp.asarray(lam)
     return _assemble([
         [-gbar, z, r * tc, r * th, -2 * G12],
@@ -78,7 +79,8 @@ def published_generator(lam, T_c, T_h, T_l, p_c, p_h, tau, eps, eps_b, eps_a, r=
 
     Not trace preserving (the coherence column sums to -r p_c n_c); kept for ``conventions="published"``.
     """
-    n_h, n_c, n_l, th, tc, tl, G12, gbar, g2, z = _rates(T_c, T_h, T_l, p_c, p_h, eps, eps_b, eps_a, r, g)
+    n_h, n_c, n_l, th, tc, tl, gbar, g2, z = _rates(T_c, T_h, T_l, eps, eps_b, eps_a, r, g)
+    G12 = r * (p_c * n_c + p_h * n_h) / 2
     lam = jnp.asarray(lam)
     return _assemble([
         [-r * (n_h + n_c), z, r * th, r * tc, -2 * G12],
