@@ -68,9 +68,9 @@ def figure_problems(fig) -> list[str]:
             label = ax.get_ylabel() if cb.orientation == "vertical" else ax.get_xlabel()
             problems.append(_label_problem(label, f"colorbar {i}"))
             continue
-        if ax.xaxis.get_visible() and ax.get_xticks().size:
+        if ax.xaxis.get_visible() and np.size(ax.get_xticks()):
             problems.append(_label_problem(_shared_label(ax, "x"), f"{name} x axis"))
-        if ax.yaxis.get_visible() and ax.get_yticks().size:
+        if ax.yaxis.get_visible() and np.size(ax.get_yticks()):
             problems.append(_label_problem(_shared_label(ax, "y"), f"{name} y axis"))
         mapped = list(ax.images) + [c for c in ax.collections if type(c).__name__ in ("QuadMesh", "PolyQuadMesh")
                                     or getattr(c, "levels", None) is not None]

@@ -8,18 +8,18 @@ rows), a ReLU/tanh MLP, Adam with L2 penalty ``alpha`` (scikit-learn's conventio
 lower validation cross-entropy; the best parameters are kept).
 
 The MLP runs in float32 (regardless of qbjax's float64 physics): inputs are standardised, so single
-precision is ample for classification.  One epoch (shuffle, all mini-batches in a ``lax.scan``) is a
+precision is ample for classification.  One epoch (shuffle, all mini-batches in a ``lax.fori_loop``) is a
 single jit-compiled call with the data resident on the device; runs are deterministic for a seed.
 The last incomplete mini-batch of each (reshuffled) epoch is dropped.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import time
 from dataclasses import asdict, dataclass, replace
 
+import equinox as eqx
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -131,58 +131,62 @@ def _bucket(n: int, lo: int = 1024) -> int:
     return max(lo, 1 << max(int(n) - 1, 0).bit_length())
 
 
-@functools.lru_cache(maxsize=64)
-def _make_fns(hidden: tuple, activation: str, alpha: float, lr: float, batch_size: int, n_classes: int):
-    """Jitted (epoch, score) for one static configuration.
+# The compiled functions below are module-level ``eqx.filter_jit`` functions: arrays are traced and
+# everything else (the Flax module, which carries the layer sizes, activation and number of classes;
+# the learning rate, L2 penalty and batch size, as Python numbers) is static, so JAX's own cache
+# compiles each once per configuration and array shape.  Data are padded to power-of-two capacities
+# and the true row count is a traced argument, so one compilation serves every training size of the
+# same capacity (and feature-count bucket).
 
-    Data are padded to power-of-two capacities and the true row count is a traced argument, so one
-    compilation serves every training size of the same capacity (and feature-count bucket).
-    """
-    model = MLP(hidden, n_classes, activation)
+
+def _loss(model, alpha, params, xb, yb, wb):
+    logits = model.apply(params, xb)
+    ce = optax.softmax_cross_entropy_with_integer_labels(logits, yb)
+    l2 = sum(jnp.sum(w**2) for p, w in jax.tree_util.tree_leaves_with_path(params)
+             if "kernel" in jax.tree_util.keystr(p))
+    return jnp.sum(wb * ce) / jnp.maximum(jnp.sum(wb), 1e-12) + 0.5 * alpha * l2 / xb.shape[0]
+
+
+@eqx.filter_jit
+def _init(model: MLP, lr: float, key, X):
+    """Initial parameters (from one row of ``X``) and Adam state."""
+    params = model.init(key, X[:1])
+    return params, optax.adam(lr).init(params)
+
+
+@eqx.filter_jit
+def _epoch(model: MLP, lr: float, alpha: float, batch_size: int, params, opt_state, key, X, y, w, n_valid):
+    """One epoch: a random permutation of the ``n_valid`` valid rows of the padded ``X``, then every
+    full mini-batch of ``batch_size`` rows in a ``lax.fori_loop``; returns (params, opt_state, mean loss)."""
     tx = optax.adam(lr)
+    cap = X.shape[0]
+    bs = batch_size
+    # a random permutation of the valid rows first (padded rows sort last)
+    u = jnp.where(jnp.arange(cap) < n_valid, jax.random.uniform(key, (cap,)), 2.0)
+    perm = jnp.argsort(u)
+    nb = jnp.maximum(n_valid // bs, 1)
 
-    def loss_fn(params, xb, yb, wb):
-        logits = model.apply(params, xb)
-        ce = optax.softmax_cross_entropy_with_integer_labels(logits, yb)
-        l2 = sum(jnp.sum(w**2) for p, w in jax.tree_util.tree_leaves_with_path(params)
-                 if "kernel" in jax.tree_util.keystr(p))
-        return jnp.sum(wb * ce) / jnp.maximum(jnp.sum(wb), 1e-12) + 0.5 * alpha * l2 / xb.shape[0]
+    def body(i, carry):
+        params, opt_state, total = carry
+        idx = jax.lax.dynamic_slice(perm, (i * bs,), (bs,))
+        loss, grads = jax.value_and_grad(_loss, argnums=2)(model, alpha, params, X[idx], y[idx], w[idx])
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, total + loss
 
-    @jax.jit
-    def epoch(params, opt_state, key, X, y, w, n_valid):
-        cap = X.shape[0]
-        bs = batch_size
-        # a random permutation of the valid rows first (padded rows sort last)
-        u = jnp.where(jnp.arange(cap) < n_valid, jax.random.uniform(key, (cap,)), 2.0)
-        perm = jnp.argsort(u)
-        nb = jnp.maximum(n_valid // bs, 1)
-
-        def body(i, carry):
-            params, opt_state, total = carry
-            idx = jax.lax.dynamic_slice(perm, (i * bs,), (bs,))
-            loss, grads = jax.value_and_grad(loss_fn)(params, X[idx], y[idx], w[idx])
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return optax.apply_updates(params, updates), opt_state, total + loss
-
-        params, opt_state, total = jax.lax.fori_loop(0, nb, body, (params, opt_state, jnp.float32(0.0)))
-        return params, opt_state, total / nb
-
-    @jax.jit
-    def score(params, X, y, mask):
-        logits = model.apply(params, X)
-        ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
-        return _macro_f1(logits, y, n_classes, mask), jnp.sum(mask * ce) / jnp.maximum(jnp.sum(mask), 1.0)
-
-    @jax.jit
-    def init(key, X):
-        params = model.init(key, X[:1])
-        return params, tx.init(params)
-
-    return model, epoch, score, init
+    params, opt_state, total = jax.lax.fori_loop(0, nb, body, (params, opt_state, jnp.float32(0.0)))
+    return params, opt_state, total / nb
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _logits(model, params, X):
+@eqx.filter_jit
+def _score(model: MLP, params, X, y, mask):
+    """(macro-F1, mean cross-entropy) over the rows of ``X`` weighted by ``mask``."""
+    logits = model.apply(params, X)
+    ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+    return _macro_f1(logits, y, model.n_classes, mask), jnp.sum(mask * ce) / jnp.maximum(jnp.sum(mask), 1.0)
+
+
+@eqx.filter_jit
+def _logits(model: MLP, params, X):
     return model.apply(params, X)
 
 
@@ -277,21 +281,21 @@ def fit_mlp(X, y, n_classes: int | None = None, config: MLPConfig = MLPConfig(),
     mva = jnp.asarray((np.arange(vcap) < va.size).astype(np.float32))
     n_valid = jnp.asarray(tr.size, jnp.int32)
 
-    _model, epoch, score, init = _make_fns(tuple(config.hidden), config.activation, float(config.alpha),
-                                          float(config.lr), bs, n_classes)
+    model = MLP(tuple(config.hidden), n_classes, config.activation)
+    lr, alpha = float(config.lr), float(config.alpha)
     key = jax.random.PRNGKey(seed)
     key, init_key = jax.random.split(key)
-    params, opt_state = init(init_key, Xtr)
+    params, opt_state = _init(model, lr, init_key, Xtr)
 
     best, best_loss, best_params, since = -np.inf, np.inf, params, 0
     hist = {"loss": [], "val_f1": [], "val_loss": [], "epoch_s": []}
     for ep in range(config.max_epochs):
         key, sub = jax.random.split(key)
         t0 = time.perf_counter()
-        params, opt_state, loss = epoch(params, opt_state, sub, Xtr, ytr, wtr, n_valid)
+        params, opt_state, loss = _epoch(model, lr, alpha, bs, params, opt_state, sub, Xtr, ytr, wtr, n_valid)
         loss = float(loss)
         hist["epoch_s"].append(time.perf_counter() - t0)
-        f1, vloss = (float(v) for v in score(params, Xva, yva, mva))
+        f1, vloss = (float(v) for v in _score(model, params, Xva, yva, mva))
         hist["loss"].append(loss)
         hist["val_f1"].append(f1)
         hist["val_loss"].append(vloss)

@@ -151,7 +151,10 @@ def optimize_micromaser(
 
 
 def plot_protocol(result, model, out_dir, n_show=None):
-    """Figures for an optimised protocol: the (c_k, q_k) schedule and W, purity, energy vs collisions."""
+    """Figures for an optimised protocol: the (c_k, q_k) schedule and W, purity, energy vs collisions
+    (checked and saved by :func:`qbjax._figures.save_figure`)."""
+    from .._figures import save_figure
+
     plt = pyplot()
     s = result["settings"]
     B = len(result["c"])
@@ -166,27 +169,27 @@ def plot_protocol(result, model, out_dir, n_show=None):
     states, E = model.trajectory(c, q, n_show, ks)
     W = np.asarray(model.ergotropy(states))
     P = np.asarray(model.purity(states))
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
     edges = np.concatenate([[0], np.cumsum(sizes)])
     ax[0].stairs(result["c"], edges, label="c", color="tab:blue")
     ax[0].stairs(result["q"], edges, label="q", color="tab:red")
-    ax[0].set_xlabel("collision k")
+    ax[0].set_xlabel("collision k (count)")
     ax[0].set_ylabel("qubit parameters c, q (dimensionless)")
-    ax[0].set_title("protocol")
+    ax[0].set_title(f"(a) protocol, {B} batch(es)")
     ax[0].legend()
     ax[1].semilogx(ks[1:], W[1:], "o-", ms=3, label="ergotropy W")
     ax[1].semilogx(np.arange(1, n_show + 1), np.asarray(E)[1:], lw=0.8, label="energy E")
-    ax[1].axvline(n, color="k", lw=0.5, ls=":")
-    ax[1].set_xlabel("collisions k")
-    ax[1].set_ylabel("energy, ergotropy (units of omega)")
-    ax[1].legend()
+    ax[1].axvline(n, color="k", lw=0.5, ls=":", label=f"end of protocol (k = {n})")
+    ax[1].set_xlabel("collisions k (count)")
+    ax[1].set_ylabel("energy E, ergotropy W (units of hbar omega)")
+    ax[1].set_title("(b) energy and ergotropy")
+    ax[1].legend(fontsize=8)
     ax[2].semilogx(ks[1:], P[1:], "o-", ms=3)
-    ax[2].set_xlabel("collisions k")
-    ax[2].set_ylabel("purity Tr(rho^2)")
-    ax[2].set_title("purity")
+    ax[2].axvline(n, color="k", lw=0.5, ls=":")
+    ax[2].set_xlabel("collisions k (count)")
+    ax[2].set_ylabel("purity Tr(rho^2) (dimensionless)")
+    ax[2].set_title("(c) purity")
     fig.suptitle(f"lam = {s['lam']}, {B} batch(es), loss {result['loss']:.5f}")
-    fig.tight_layout()
     path = Path(out_dir) / "protocol.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path

@@ -1,5 +1,9 @@
-"""Outputs of the four-level inverse design: result.json, the convergence and box figures, and a
-Markdown summary table."""
+"""Outputs of the four-level inverse design: result.json, the convergence and box figures (checked and
+saved by :func:`qbjax._figures.save_figure`), and a Markdown summary table.
+
+The box figure needs only what result.json stores (:func:`plot_box` redraws it from a result.json
+read back); the convergence figure needs every start's history, which result.json does not keep
+(only the best value over the starts per step)."""
 
 from __future__ import annotations
 
@@ -8,11 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
+from .._figures import save_figure
 from .._runs import jsonable, md_table, pyplot
 from ..models.four_level import PARAMETERS
 from .four_level import BOX_NAMES, box_bounds
 
-__all__ = ["markdown_summary", "write_result"]
+__all__ = ["markdown_summary", "plot_box", "write_result"]
+
+#: axis label (with unit) of each objective; energies in the model's unit (hbar = k_B = 1)
+OBJECTIVE_LABELS = {"ergotropy": ("ergotropy E", "energy units"), "ratio": ("E/E0", "dimensionless"),
+                    "C4": ("C4 = j4/j0_4", "dimensionless")}
+
+
+def _objective_label(objective: str, what: str) -> str:
+    name, unit = OBJECTIVE_LABELS.get(objective, (objective, "model units"))
+    return f"{name}, {what} ({unit})"
 
 
 def _compare(res: dict, grid: dict) -> dict:
@@ -36,7 +50,7 @@ def write_result(res: dict, grid: dict, out_dir) -> dict:
     data = jsonable(data)
     (out / "result.json").write_text(json.dumps(data, indent=2))
     _plot_convergence(res, data, out / "convergence.png")
-    _plot_box(res, data, out / "box.png")
+    plot_box(data, out / "box.png")
     return data
 
 
@@ -53,26 +67,26 @@ def _plot_convergence(res, data, path):
     pos = h[np.isfinite(h)]
     if pos.size and pos.min() > 0 and pos.max() / pos.min() > 50:
         ax.set_yscale("log")
-    ax.set_xlabel("Adam step")
-    ax.set_ylabel(f"{res['objective']} (best feasible so far)")
-    ax.set_title(f"{res['objective']} ({res['conventions']}): {res['n_starts']} starts")
+    ax.set_xlabel("Adam step (count)")
+    ax.set_ylabel(_objective_label(res["objective"], "best feasible so far"))
+    ax.set_title(f"{res['objective']} ({res['conventions']}): {res['n_starts']} starts (grey: each start)")
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
-def _plot_box(res, data, path):
+def plot_box(data, path):
+    """box.png: where each start's optimum, the best optimum and the grid best lie in the Table-I box
+    (coordinates scaled to [0, 1]), from a result.json dict."""
     plt = pyplot()
     lo, hi = box_bounds()
-    fig, ax = plt.subplots(figsize=(6.4, 4))
-    xs = np.array([r["x"] for r in res["starts"] if r["value"] is not None])
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    xs = np.array([r["x"] for r in data["starts"] if r["value"] is not None])
     ys = np.arange(len(BOX_NAMES))
     if xs.size:
         u = (xs - lo) / (hi - lo)
         jitter = np.random.default_rng(0).uniform(-0.15, 0.15, size=u.shape)
         ax.scatter(u, ys[None, :] + jitter, s=8, color="0.6", label="each start's optimum")
-    ub = (np.asarray(res["x"]) - lo) / (hi - lo)
+    ub = (np.asarray(data["x"]) - lo) / (hi - lo)
     ax.scatter(ub, ys, marker="*", s=140, color="tab:red", zorder=3, label="best optimum")
     if data["grid_best"].get("x") is not None:
         ug = (np.asarray(data["grid_best"]["x"]) - lo) / (hi - lo)
@@ -81,12 +95,11 @@ def _plot_box(res, data, path):
     ax.set_xlim(-0.05, 1.05)
     ax.axvline(0, color="k", lw=0.5)
     ax.axvline(1, color="k", lw=0.5)
-    ax.set_xlabel("position in the Table-I box, (x - lo) / (hi - lo)")
-    ax.set_title(f"{res['objective']} ({res['conventions']}) = {res['value']:.5g}")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    ax.set_xlabel("position in the Table-I box, u = (x - lo)/(hi - lo) (dimensionless)")
+    ax.set_ylabel("box coordinate [lo, hi] (model units)")
+    ax.set_title(f"{data['objective']} ({data['conventions']}) = {data['value']:.5g}")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
+    save_figure(fig, path)
 
 
 def _fmt(v, d=5):

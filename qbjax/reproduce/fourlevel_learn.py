@@ -25,12 +25,15 @@ import shutil
 import time
 from pathlib import Path
 
+from .._runs import md_table
 from ..sweep import filter_dataset, run_sweep
 
 CONVS = ("published", "physical")
 QUICK_POINTS, FULL_POINTS = 5, 8
 FULL = {"size": 10_000, "curve_max": 5_000, "importance_rows": 6_000}
 SMOKE_POINTS = 3
+#: the paper's row counts (Sec. III): its 8^7 grid, after removing failed / non-finite rows, after filtering
+PAPER_ROWS = {"total": 2_097_152, "finite": 2_085_878, "filtered": 1_654_159}
 SMOKE = {"size": 600, "search_rows": 300, "max_epochs": 3, "patience": 2, "rf_estimators": 5, "curve_max": 400,
          "curve_points": 1, "importance_rows": 400, "importance_repeats": 1,
          # one mapping per figure and per claim of the report (f_T vs f_C, f5, f6 vs f8); curves: one
@@ -67,8 +70,7 @@ def run(out_dir, quick: bool = False, smoke: bool = False) -> Path:
         path, counts, how = _dataset(out / "data", conv, points, seed)
         dt = time.perf_counter() - t0
         datasets.append(path)
-        rows.append(f"| {conv} | {points}^7 | " + " | ".join(f"{int(v):,}" for v in counts.values())
-                    + f" | {dt:.1f} ({how}) |")
+        rows.append([conv, f"{points}^7", *(f"{int(v):,}" for v in counts.values()), f"{dt:.1f} ({how})"])
         notes.append(counts)
     t_sweep = time.perf_counter() - t_start
     if smoke:
@@ -77,14 +79,16 @@ def run(out_dir, quick: bool = False, smoke: bool = False) -> Path:
         opts = LearnOptions.quick(seed=seed) if quick else LearnOptions.quick(seed=seed, **FULL)
     mode = 'smoke' if smoke else 'quick' if quick else 'full'
     keys = list(notes[0].keys())
+    # the paper's row: its total and finite counts under the first two columns, its filtered count
+    # under the last rule (the paper gives no count per rule)
+    paper = {keys[0]: PAPER_ROWS["total"], keys[1]: PAPER_ROWS["finite"], keys[-1]: PAPER_ROWS["filtered"]}
+    paper_row = ["paper", "8^7", *(f"{paper[k]:,}" if k in paper else "-" for k in keys), "-"]
     extra = ["## Sweep and filter (this run)", "",
-             "| conventions | grid | " + " | ".join(keys) + " | sweep + filter (s) |",
-             "|" + "---|" * (len(keys) + 3),
-             "| paper | 8^7 | 2,097,152 | 2,085,878 | - | 1,654,159 | - |" if len(keys) == 4 else "",
-             *rows, "",
+             *md_table(["conventions", "grid", *keys, "sweep + filter (s)"], [paper_row, *rows]),
              (f"Mode: {mode} ({points}^7 grid). Sweep + filter of both conventions "
               f"took {t_sweep:.1f} s; the learning time per dataset is in the Timings table below. The paper "
-              "reports 2,085,878 rows after removing failed/non-finite ones and 1,654,159 after filtering.")]
+              f"reports {PAPER_ROWS['finite']:,} rows after removing failed/non-finite ones and "
+              f"{PAPER_ROWS['filtered']:,} after filtering.")]
     # smoke: no per-step progress (CI logs; and learn.Progress binds sys.stderr at import, which an
     # in-process caller such as pytest's capture may have closed since)
     report = run_learn(datasets, out, names=list(CONVS), options=opts, extra=extra, progress=not smoke)
