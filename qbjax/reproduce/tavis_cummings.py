@@ -18,6 +18,7 @@ import warnings
 from functools import partial
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -109,7 +110,7 @@ def _grad_ascent(N, starts, steps, lr=GRAD_LR, alpha=GRAD_ALPHA):
         e = jnp.where(pub, m.population_ergotropy(p, "published"), m.population_ergotropy(p, "physical"))
         return -jnp.sum(e), e
 
-    vg = jax.jit(jax.value_and_grad(objective, has_aux=True))
+    vg = eqx.filter_jit(jax.value_and_grad(objective, has_aux=True))
     det = jnp.array([starts[k] for k in keys])
     opt = optax.adam(optax.cosine_decay_schedule(lr, steps, alpha=alpha))
     state, hist = opt.init(det), []
