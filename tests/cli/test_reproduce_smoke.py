@@ -1,14 +1,21 @@
 """`qbjax reproduce all --smoke`: every model end to end at the smallest sizes (the CI variant of issue 9).
 
 One in-process run of the whole command (module-scoped fixture); the checks are on its output tree:
-the index links every model, each report exists, says it is a smoke run, and every figure it
-references was written; manifest.json is valid JSON with one timing per model.
+the index links every model, each report exists, says it is a smoke run, every figure it
+references was written and every table renders as GitHub Markdown (``tests/gfm.py``, markdown-it-py);
+manifest.json is valid JSON with one timing per model, and every model's folder has its own manifest.
+The committed reference reports under notebooks/reports render as GitHub Markdown too.
 """
 
 import json
 import re
+import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gfm import table_problems  # noqa: E402
 
 from qbjax.cli import main
 from qbjax.reproduce import MODELS
@@ -41,6 +48,17 @@ def test_model_report_and_its_figures(smoke_out, model):
     assert figures, f"{model}: the report references no figure"
     missing = [f for f in figures if not (report.parent / f).is_file()]
     assert not missing, f"{model}: missing figures {missing}"
+    problems, n_tables = table_problems(text)
+    assert n_tables and not problems, (model, problems)
+    manifest = json.loads((report.parent / "manifest.json").read_text())
+    assert manifest["command"] == f"reproduce {model}" and manifest["timings_s"][model] > 0
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "notebooks" / "reports").rglob("*.md")),
+                         ids=lambda p: str(p.relative_to(p.parents[2])))
+def test_committed_reports_render_as_gfm(path):
+    problems, _ = table_problems(path.read_text())
+    assert not problems, problems
 
 
 def test_manifest_has_the_timings(smoke_out):
