@@ -50,6 +50,11 @@ def predict_proba_full(model, X, n_classes: int) -> np.ndarray:
     """``model.predict_proba`` with one column per class 0..n_classes-1 (zeros for classes the model
     never saw in training)."""
     X = np.asarray(X, np.float64)
+    clf = model[-1]
+    if hasattr(clf, "n_jobs") and clf.n_jobs != 1:
+        # a forest's parallel predict_proba adds the trees' votes in thread order, so its last bits (and,
+        # through ties, the ROC/PR-AUC) changed from run to run; one thread adds them in tree order
+        clf.set_params(n_jobs=1)
     with _threads():
         p = model.predict_proba(np.where(np.isfinite(X), X, np.nan))
     out = np.zeros((X.shape[0], n_classes))
