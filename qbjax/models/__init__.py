@@ -15,7 +15,7 @@ over models works too.  ``n_t`` is the number of times, "-" marks a method the m
 | `initial_state()` | (*b, 4, 4) charger on the Bloch sphere, battery empty | (*b, 5) rho11 = rho22 = 1/2 | (2^n, 2^n) all cells down | (N, N) vacuum | (d, d) fully charged, J = M |
 | `evolve(ts, rho0=None)` | (*b, n_t, 4, 4), diffrax | (*b, n_t, 5), exact expm | (n_t, 2^n, 2^n), diffrax | (*b, n_t, N, N), ts = collision counts | (*b, n_t, d, d), diffrax in operator form |
 | `battery_state(rho)` | (..., 2, 2) Tr over the charger | (..., 4, 4) density matrix (Eq. 6) | (..., 2^n, 2^n), rho itself | (..., N, N), rho itself | (..., N+1, N+1) Tr over the cavity |
-| `energy(rho)`, `ergotropy(rho)`, `capacity(rho)` | (...) | (...) | (...) | (...) | (...), ergotropy by `conventions` |
+| `energy(rho)`, `ergotropy(rho)`, `capacity(rho)`, `battery_functional(fn, rho)` | (...) | (...) | (...) | (...) | (...), ergotropy by `conventions` |
 | `ergotropy_curve(ts, rho0=None)` | (*b, n_t) | (*b, n_t) | (n_t,) | (*b, n_t) | (*b, n_t) |
 | `steady_state()` | (*b, 4, 4), needs gamma > 0 | (*b, 5) | (2^n, 2^n) | - | - |
 | `steady_ergotropy()` | (*b) | (*b) | () | - | - |

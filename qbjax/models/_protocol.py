@@ -29,13 +29,13 @@ axis, say), then the state axes.
 Constraints: each parameter's rule is declared once, in the class variable ``constraints`` (see
 :mod:`qbjax._validate`).  Concrete values are checked when the model is built (``ValueError`` naming
 the parameter); values traced under ``jit``/``vmap``/``grad`` are checked where the model reads them,
-through :meth:`AbstractBattery.parameters` (``eqx.error_if``).
+through :meth:`AbstractBattery.parameters` (one ``eqx.branched_error_if`` per computation).
 
 The classes follow Equinox's abstract/final pattern: :class:`AbstractBattery` and
 :class:`AbstractLindbladBattery` hold abstract methods and concrete methods that are never overridden;
 the models are final.  A battery given by a Hamiltonian, jump operators and an initial state needs only
 :class:`AbstractLindbladBattery`: the Liouvillian, the evolution (diffrax), the steady state (linear
-solve), the ergotropy curve and default features follow from the core.
+solve) and the ergotropy curve follow from the core (:func:`steady_features` is a ready ``features``).
 """
 
 from __future__ import annotations
@@ -195,15 +195,19 @@ class AbstractBattery(eqx.Module):
         """Named scalars of one configuration (each of shape ``batch_shape``): what a sweep stores."""
 
     # -- derived battery functionals (concrete) --------------------------------------------------
+    def battery_functional(self, fn, rho):
+        """``fn(rho_B, H_B)`` for a core functional ``fn`` (``qb.energy``, ``qb.ergotropy``, ...) of the
+        battery state of the system state ``rho``, with H_B aligned to its batch and time axes."""
+        rho_b = self.battery_state(rho)
+        return fn(rho_b, align(self.battery_hamiltonian(), rho_b))
+
     def energy(self, rho):
         """Battery energy Tr(rho_B H_B) of the system state ``rho`` (units of H_B)."""
-        rho_b = self.battery_state(rho)
-        return _energy(rho_b, align(self.battery_hamiltonian(), rho_b))
+        return self.battery_functional(_energy, rho)
 
     def capacity(self, rho):
         """Battery capacity K = E_active - E_passive of rho_B with respect to H_B (Yang et al. 2023)."""
-        rho_b = self.battery_state(rho)
-        return _capacity(rho_b, align(self.battery_hamiltonian(), rho_b))
+        return self.battery_functional(_capacity, rho)
 
 
 class AbstractLindbladBattery(AbstractBattery):
@@ -244,15 +248,15 @@ class AbstractLindbladBattery(AbstractBattery):
         """
         kwargs = {"t0": 0.0, **self.evolve_tolerances, **kwargs}
         rho0 = self.initial_state() if rho0 is None else rho0
-        L = self.liouvillian if self.time_dependent else self.liouvillian()
-        if self.time_dependent and self.batch_shape:
+        if not self.time_dependent:
+            return _evolve(self.liouvillian(), rho0, ts, **kwargs)
+        if self.batch_shape:  # qb.evolve takes one callable t -> L(t): one member at a time
             return self.map_members(lambda m, r: _evolve(m.liouvillian, r, ts, **kwargs), rho0)
-        return _evolve(L, rho0, ts, **kwargs)
+        return _evolve(self.liouvillian, rho0, ts, **kwargs)
 
     def ergotropy(self, rho):
         """Ergotropy of ``battery_state(rho)`` with respect to H_B (eigenvalues only: finite gradients)."""
-        rho_b = self.battery_state(rho)
-        return _ergotropy(rho_b, align(self.battery_hamiltonian(), rho_b))
+        return self.battery_functional(_ergotropy, rho)
 
     def ergotropy_curve(self, ts, rho0=None, **kwargs):
         """``ergotropy(evolve(ts, rho0))``, (*batch, n_t)."""

@@ -91,7 +91,7 @@ from ._four_level_equations import (
     state_and_cumulants,
     trace_functional,
 )
-from ._protocol import AbstractBattery, align
+from ._protocol import AbstractBattery
 
 __all__ = [
     "CONSTRAINTS",
@@ -238,8 +238,7 @@ class FourLevelBattery(AbstractBattery):
 
     def ergotropy(self, rho):
         """Ergotropy of the state(s) ``rho`` (..., 5) w.r.t. H (core :func:`qbjax.ergotropy`)."""
-        rho_b = self.battery_state(rho)
-        return _ergotropy(rho_b, align(self.battery_hamiltonian(), rho_b))
+        return self.battery_functional(_ergotropy, rho)
 
     # -- steady state ----------------------------------------------------------------------------
     @eqx.filter_jit

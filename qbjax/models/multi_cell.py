@@ -73,7 +73,7 @@ from .._superop import dissipator as _dissipator
 from .._superop import vec
 from .._thermal import bose_einstein
 from .._validate import Constraint, as_float, is_concrete, nonnegative, positive
-from ._protocol import AbstractBattery, align
+from ._protocol import AbstractBattery
 
 _LABELS3 = ("L", "M", "R")
 
@@ -324,7 +324,7 @@ class MultiCellBattery(AbstractBattery):
 
     def ergotropy(self, rho):
         """Ergotropy of the register state(s) ``rho`` w.r.t. H_S (core :func:`qbjax.ergotropy`)."""
-        return _ergotropy(rho, align(self.hamiltonian(), rho))
+        return self.battery_functional(_ergotropy, rho)
 
     def ergotropy_curve(self, ts, rho0=None, **kwargs):
         """Ergotropy along :meth:`evolve`, (n_t,)."""
