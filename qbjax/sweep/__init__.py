@@ -2,14 +2,24 @@
 
 Modules: :mod:`~qbjax.sweep.grid` (the seeded grid, ``config_id``), :mod:`~qbjax.sweep.runner`
 (chunks, sharding over local devices, process shares), :mod:`~qbjax.sweep.store` (Parquet parts,
-atomic renames, manifest, resume bookkeeping, :func:`read_dataset`), :mod:`~qbjax.sweep.run`
+atomic renames, manifest, part checks, :func:`read_dataset`), :mod:`~qbjax.sweep.identity` (what
+determines the rows, the fingerprint), :mod:`~qbjax.sweep.lock` (one run per directory), :mod:`~qbjax.sweep.run`
 (:func:`run_sweep`), :mod:`~qbjax.sweep.filter` (:func:`filter_dataset`), :mod:`~qbjax.sweep.cli`.
 
 Dataset layout::
 
-    DIR/manifest.json              parameters (points, seed, conventions, chunk), versions, devices,
-                                   timings, row counts, status ("running" / "complete")
-    DIR/data/part-KKKKKK.parquet   chunk k: the dataset columns (float64) + config_id (int64)
+    DIR/manifest.json              identity and fingerprint, parameters (points, seed, conventions,
+                                   chunk), versions, devices, timings, row counts,
+                                   status ("running" / "incomplete" / "complete")
+    DIR/data/part-KKKKKK.parquet   chunk k: the dataset columns (float64) + config_id (int64); its
+                                   Parquet metadata: the dataset's fingerprint, k, its config_id range
+    DIR/.qbjax.lock                held by the run writing DIR (a second run is refused at once)
+
+A part is used only after it passed every check (:func:`qbjax.sweep.store.read_part`: fingerprint,
+chunk index, config_ids exactly its range, every column read with page checksums): ``--resume``
+recomputes a part that fails (one line on stderr names it), the readers (``read_dataset``,
+``filter_dataset``, ``qbjax learn``) refuse it with a ``ValueError`` naming the file.  Part files
+without a manifest are refused, and so is a ``--resume`` with other parameters than the dataset's.
 
 Usage::
 
@@ -45,16 +55,16 @@ the chunks ``k = p, p + P, ...`` and writes its own part files, process 0 writes
 
 (On SLURM/Open MPI clusters ``jax.distributed.initialize()`` without arguments reads the job
 environment.)  With a shared file system the union is complete in ``/shared/grid``; without one, copy
-every host's ``data/part-*.parquet`` into one ``DIR/data`` and run ``qbjax sweep --resume --out DIR``
-with the same arguments on one host: it finds every part, computes none, and marks the manifest
-complete.  An interrupted multi-process run resumes with ``--resume`` under any number of processes
+every host's ``data/part-*.parquet`` into the ``DIR/data`` of host 0 (the one with the manifest) and
+run ``qbjax sweep --resume --out DIR`` with the same arguments there: it checks every part (they carry
+the same fingerprint), computes none, and marks the manifest complete.  An interrupted multi-process run resumes with ``--resume`` under any number of processes
 or devices.
 """
 
 from .filter import PAPER_COUNTS, RULES, filter_dataset
 from .grid import AXES, RANGES, config_ids_to_params, n_configs, table_one_axes
 from .run import run_sweep
-from .store import COLUMNS, StorageError, read_dataset
+from .store import COLUMNS, DatasetError, PartError, StorageError, read_dataset
 
 __all__ = [
     "AXES",
@@ -62,6 +72,8 @@ __all__ = [
     "PAPER_COUNTS",
     "RANGES",
     "RULES",
+    "DatasetError",
+    "PartError",
     "StorageError",
     "config_ids_to_params",
     "filter_dataset",

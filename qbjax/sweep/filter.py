@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store
+from . import lock, store
+from .identity import FORMAT_VERSION, derived_identity, fingerprint
 
 __all__ = ["PAPER_COUNTS", "RULES", "THRESHOLD", "filter_dataset", "filter_masks"]
 
@@ -50,66 +51,83 @@ def filter_masks(columns: dict) -> list[np.ndarray]:
     return masks
 
 
+def _filter_parts(parts: dict, exp, dst: Path, ident: dict, progress: bool) -> dict:
+    """Check, filter and write every part (see :func:`filter_dataset`); returns the counts.  If a part
+    fails, the parts written so far are deleted (``dst`` is left as empty as it was found)."""
+    counts = np.zeros(1 + len(RULES), dtype=np.int64)
+    written = []
+    try:
+        for i, (k, path) in enumerate(sorted(parts.items())):
+            table = store.read_part(path, k, exp)
+            cols = {c: table.column(c).to_numpy() for c in table.column_names}
+            masks = filter_masks(cols)
+            counts[0] += len(cols["config_id"])
+            for j, m in enumerate(masks):
+                counts[j + 1] += int(m.sum())
+            kept = {c: v[masks[-1]] for c, v in cols.items()}
+            for c in store.COLUMNS:
+                if c != "config_id" and not np.all(np.isfinite(kept[c])):
+                    raise RuntimeError(f"filtered part {k} still holds a non-finite {c} (a bug in the rules)")
+            written.append(store.write_part(dst, k, kept, kept["config_id"], fingerprint(ident),
+                                            store.part_range(table), ident))
+            if progress and (i % 8 == 7 or i == len(parts) - 1):
+                print(f"[qbjax] filter: {i + 1}/{len(parts)} parts", flush=True)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    result = {"total": int(counts[0])}
+    result.update({name: int(c) for name, c in zip(RULES, counts[1:])})
+    return result
+
+
 def filter_dataset(src, dst, progress: bool = False) -> dict:
     """Apply the rules to the dataset ``src`` and write the kept rows to ``dst`` (same layout:
     ``dst/manifest.json``, ``dst/data/part-*.parquet``, parts named as in ``src``).
 
+    Every part of ``src`` is checked as it is read (:func:`qbjax.sweep.store.read_part`: identity,
+    chunk, config_ids, every column read); ``dst`` is locked for the run (:mod:`qbjax.sweep.lock`)
+    and its parts carry the fingerprint of the filtered dataset (the source's fingerprint and the
+    rules, :func:`qbjax.sweep.identity.derived_identity`).
+
     Returns the counts ``{"total": n, "finite": ..., "E0 > 1e-12": ..., "|j0_i| > 1e-12": ...}``
     (rows left after each rule), also recorded in ``dst/manifest.json`` beside :data:`PAPER_COUNTS`.
-    Raises ``ValueError`` if ``src`` is not a complete dataset, :class:`store.StorageError` if ``dst``
-    exists and is not empty or is not writable.
+    Raises ``ValueError`` if ``src`` is not a complete dataset or holds a part that does not belong to
+    it or does not read (the message names the file; ``dst`` is then left empty), or if another run
+    holds ``dst``; :class:`store.StorageError` if ``dst`` exists and is not empty or is not writable.
     """
-    import pyarrow.parquet as pq
-
     from .._info import environment
 
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
-    manifest = store.read_manifest(src)
-    if manifest is None:
-        raise ValueError(f"src {src} is not a qbjax dataset (no {store.MANIFEST})")
-    if manifest.get("status") != "complete":
-        raise ValueError(f"src {src} is incomplete (status {manifest.get('status')!r}); finish it with --resume")
+    manifest, exp, parts = store.dataset_parts(src, what="src")
     if dst.resolve() == src.resolve():
         raise ValueError("dst must differ from src")
-    if dst.exists() and any(dst.iterdir()):
+    if not lock.vacant(dst):
         raise store.StorageError(17, f"output directory {dst} exists and is not empty; choose another --out")
-    parts = store.existing_parts(src)
-    total_rows = sum(pq.read_metadata(p).num_rows for p in parts.values())
-    store.check_storage(dst, total_rows)
-    counts = np.zeros(1 + len(RULES), dtype=np.int64)
-    for i, (k, path) in enumerate(sorted(parts.items())):
-        table = pq.read_table(path)
-        cols = {c: table.column(c).to_numpy() for c in table.column_names}
-        masks = filter_masks(cols)
-        counts[0] += len(cols["config_id"])
-        for j, m in enumerate(masks):
-            counts[j + 1] += int(m.sum())
-        keep = masks[-1]
-        kept = {c: v[keep] for c, v in cols.items()}
-        for c in store.COLUMNS:
-            if c != "config_id" and not np.all(np.isfinite(kept[c])):
-                raise RuntimeError(f"filtered part {k} still holds a non-finite {c} (a bug in the rules)")
-        store.write_part(dst, k, kept, kept["config_id"])
-        if progress and (i % 8 == 7 or i == len(parts) - 1):
-            print(f"[qbjax] filter: {i + 1}/{len(parts)} parts", flush=True)
-    result = {"total": int(counts[0])}
-    result.update({name: int(c) for name, c in zip(RULES, counts[1:])})
-    out = {
-        "command": "filter",
-        "status": "complete",
-        "source": str(src),
-        "source_parameters": manifest.get("parameters", {}),
-        "parameters": {**manifest.get("parameters", {}), "filtered": True, "threshold": THRESHOLD},
-        "rules": list(RULES),
-        "counts": result,
-        "paper_counts": PAPER_COUNTS,
-        "rows": result[RULES[-1]],
-        "parts": len(parts),
-        "columns": manifest.get("columns"),
-        "timings_s": {"wall": round(time.perf_counter() - t0, 3)},
-        "created": store.now(),
-        **environment(),
-    }
-    store.write_json_atomic(dst / store.MANIFEST, out)
+    ident = derived_identity("filter", exp.fingerprint, rules=list(RULES), threshold=THRESHOLD)
+    with lock.locked(dst, "filter"):
+        store.check_storage(dst, sum(b - a for a, b in map(exp.bounds, parts)) if exp.n_chunks else 0)
+        result = _filter_parts(parts, exp, dst, ident, progress)
+        out = {
+            "command": "filter",
+            "status": "complete",
+            "format_version": FORMAT_VERSION,
+            "fingerprint": fingerprint(ident),
+            "identity": ident,
+            "source": str(src),
+            "source_fingerprint": exp.fingerprint,
+            "source_parameters": manifest.get("parameters", {}),
+            "parameters": {**manifest.get("parameters", {}), "filtered": True, "threshold": THRESHOLD},
+            "rules": list(RULES),
+            "counts": result,
+            "paper_counts": PAPER_COUNTS,
+            "rows": result[RULES[-1]],
+            "parts": len(parts),
+            "columns": manifest.get("columns"),
+            "timings_s": {"wall": round(time.perf_counter() - t0, 3)},
+            "created": store.now(),
+            **environment(),
+        }
+        store.write_json_atomic(dst / store.MANIFEST, out)
     return result

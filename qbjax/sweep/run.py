@@ -5,6 +5,7 @@ See :mod:`qbjax.sweep.runner` (chunks, devices, processes) and :mod:`qbjax.sweep
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sys
@@ -13,13 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import runner, store
+from . import lock, runner, store
 from .grid import AXES, n_configs, table_one_axes
+from .identity import (
+    FORMAT_VERSION,
+    changes,
+    fingerprint,
+    manifest_identity,
+    sweep_identity,
+)
 
 __all__ = ["run_sweep"]
 
-#: the manifest parameters that define a sweep's dataset (a resumed run must match them)
-IDENTITY = ("points", "seed", "conventions", "chunk", "n_configs")
 _CALLS = [0]
 
 
@@ -136,25 +142,173 @@ class _Progress:
             self._rich.stop()
 
 
-def _prepare(out: Path, identity: dict, resume: bool, chunk_given: bool) -> dict | None:
-    """Process 0: check ``out`` (existing sweep, resume compatibility); returns the old manifest."""
+def _say(message: str) -> None:
+    """One line on stderr."""
+    print(f"[qbjax] sweep: {message}", file=sys.stderr, flush=True)
+
+
+def _prepare(out: Path, resume: bool) -> dict | None:
+    """Process 0, holding the lock: the manifest of the sweep already in ``out`` (None: a new sweep).
+
+    Refuses part files without a manifest (they cannot be checked), a non-empty directory that holds
+    no sweep, and an existing sweep without ``resume``."""
     old = store.read_manifest(out)
     if old is None:
-        if out.exists() and any(p.name not in (store.DATA_DIR,) for p in out.iterdir()):
+        parts, others = store.list_parts(out)
+        if parts or others:
+            raise store.DatasetError(f"output directory {out} holds part files but no {store.MANIFEST}: restore "
+                                     f"its manifest, or delete {out / store.DATA_DIR} to start a new sweep there")
+        ours = (store.DATA_DIR, lock.LOCK, lock.HOLDER)  # and a killed writer's temporary manifest
+        if any(p.name not in ours and not p.name.startswith(f".{store.MANIFEST}.") for p in out.iterdir()):
             raise store.StorageError(17, f"output directory {out} exists, is not empty and holds no qbjax "
                                          "sweep; choose another --out")
         return None
     if not resume:
         raise store.StorageError(17, f"output directory {out} already holds a sweep; pass --resume to "
                                      "continue it or choose another --out")
-    params = old.get("parameters", {})
-    for key in IDENTITY:
-        if key == "chunk" and not chunk_given:
-            continue
-        if params.get(key) != identity[key]:
-            raise ValueError(f"cannot resume {out}: {key} = {identity[key]!r} differs from the sweep's "
-                             f"{key} = {params.get(key)!r}")
     return old
+
+
+def _identity(out: Path, old: dict | None, points: int, seed: int, conventions: str, chunk, n: int,
+              n_dev: int) -> dict:
+    """The requested sweep's identity (chunk: as given, else the old sweep's, else the default); when
+    resuming it must equal the old sweep's, else a ``DatasetError`` names every difference."""
+    if chunk is None:
+        chunk = manifest_identity(old).get("chunk") if old is not None else None
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            chunk = runner.default_chunk(n, n_dev)
+    ident = sweep_identity(points, seed, conventions, min(int(chunk), n), n)
+    if old is not None:
+        diff = changes(manifest_identity(old), ident)
+        if diff:
+            raise store.DatasetError(f"cannot resume {out}: it holds another sweep ({'; '.join(diff)}); resume "
+                                     "with the dataset's parameters or choose another --out")
+    return ident
+
+
+def _start(out: Path, ident: dict, old: dict | None, resume: bool) -> None:
+    """Process 0: write the "running" manifest (identity, fingerprint, parameters; the old runs kept)."""
+    from .._info import environment
+
+    store.check_storage(out, 0)
+    manifest = dict(old or {})
+    params = {k: ident[k] for k in ("points", "seed", "conventions", "chunk", "n_configs")}
+    manifest.update({
+        "command": "sweep",
+        "status": "running",
+        "format_version": FORMAT_VERSION,
+        "fingerprint": fingerprint(ident),
+        "identity": ident,
+        "parameters": {**params, "n_chunks": runner.n_chunks(ident["n_configs"], ident["chunk"]), "axes": list(AXES)},
+        "columns": ident["columns"],
+        "seed": ident["seed"],
+        "started": manifest.get("started", store.now()),
+        **environment(),
+    })
+    manifest["runs"] = list(manifest.get("runs", [])) + [{"started": store.now(), "resume": bool(resume)}]
+    store.write_json_atomic(out / store.MANIFEST, manifest)
+
+
+def _expected(points: int, seed: int, conventions: str, chunk: int, n: int) -> store.Expected:
+    """What every part of this sweep must be (the same on every process)."""
+    ident = sweep_identity(points, seed, conventions, chunk, n)
+    return store.Expected(fingerprint(ident), ident, int(chunk), int(n), exact=True)
+
+
+def _pending(out: Path, mine: list[int], exp: store.Expected, first: bool) -> tuple[list[int], int]:
+    """``(chunks to compute, chunks kept)`` of this process: a chunk is kept only if its part passes
+    :func:`qbjax.sweep.store.read_part` (identity, chunk, config_ids, every column read); a failing
+    part (and, on process 0, a part file no chunk owns) is deleted with one line naming it."""
+    store.check_storage(out, 0)
+    store.remove_stale_tmp(out, mine)
+    for path, why in store.stray_parts(out, exp) if first else []:
+        _say(f"deleting part {path}: {why}")
+        path.unlink(missing_ok=True)
+    good, bad = store.sort_parts(out, mine, exp)
+    for path, why in bad.values():
+        _say(f"recomputing {why}")
+        path.unlink(missing_ok=True)
+    return [k for k in mine if k not in good], len(good)
+
+
+def _compute(out: Path, exp: store.Expected, pending: list[int], devices: tuple, conventions: str,
+             bar: _Progress) -> dict:
+    """Evaluate the ``pending`` chunks, one per device and step, and write their parts."""
+    import jax
+
+    from ..models.four_level import validate_parameters
+
+    ident, n_dev, chunk, n = exp.identity, len(devices), exp.chunk, exp.n_configs
+    axes = table_one_axes(ident["points"], ident["seed"])
+    validate_parameters({k: v for k, v in axes.items() if k != "triplet"}
+                        | dict(zip(("eps", "eps_b", "eps_a"), axes["triplet"].T)))
+    counts = {"rows": 0, "nonfinite": 0, "compile_s": 0.0}
+    t_loop = time.perf_counter()
+    if pending:
+        compiled, batch, replicated, counts["compile_s"] = runner.compiled_step(conventions, devices, chunk,
+                                                                                ident["points"])
+        axes_dev = runner.put_axes(axes, replicated)
+        t_loop = bar.t0 = time.perf_counter()
+
+        def flush(item):
+            step, ids, result = item
+            host = {k: np.asarray(v).reshape(n_dev, chunk) for k, v in result.items()}
+            ids = ids.reshape(n_dev, chunk)
+            for d, k in enumerate(step):
+                a, b = exp.bounds(k)
+                cols = {c: host[c][d, : b - a] for c in host}
+                bad = np.zeros(b - a, dtype=bool)
+                for v in cols.values():
+                    bad |= ~np.isfinite(v)
+                counts["nonfinite"] += int(bad.sum())
+                store.write_part(out, k, cols, ids[d, : b - a], exp.fingerprint, (a, b), ident)
+                counts["rows"] += b - a
+                bar.update(b - a)
+
+        prev = None
+        for step in runner.steps(pending, n_dev):
+            ids = runner.step_ids(step, n, chunk, n_dev)
+            result = compiled(axes_dev, jax.device_put(ids, batch))  # dispatched asynchronously
+            if prev is not None:
+                flush(prev)
+            prev = (step, ids, result)
+        if prev is not None:
+            flush(prev)
+    counts["loop_s"] = time.perf_counter() - t_loop
+    return counts
+
+
+def _finish(out: Path, exp: store.Expected, stats: dict, n_proc: int) -> None:
+    """Process 0, after every process: count the parts that pass the footer checks of
+    :func:`qbjax.sweep.store.read_part` (identity, chunk, row count) and write the final manifest."""
+    parts, _ = store.list_parts(out)
+    present = []
+    for k in range(exp.n_chunks):
+        if k in parts:
+            try:
+                store.read_part(parts[k], k, exp, full=False)
+                present.append(k)
+            except store.PartError as err:
+                _say(f"not counted: {err}")
+    missing = sorted(set(range(exp.n_chunks)) - set(present))
+    manifest = store.read_manifest(out)
+    procs = [stats]
+    for q in range(1, n_proc):
+        path = out / f"process-{q:04d}.json"
+        if path.exists():
+            procs.append(json.loads(path.read_text()))
+    manifest.update({
+        "status": "incomplete" if missing else "complete",
+        "rows": sum(b - a for a, b in map(exp.bounds, present)),
+        "parts": len(present),
+        "missing_chunks": missing[:100],
+        "finished": store.now(),
+        "timings_s": {"compile": stats["compile_s"], "compute_write": stats["compute_write_s"],
+                      "wall": stats["wall_s"]},
+        "configs_per_s": stats["configs_per_s"],
+    })
+    manifest["runs"][-1].update({"finished": store.now(), "processes": procs})
+    store.write_json_atomic(out / store.MANIFEST, manifest)
 
 
 def run_sweep(out, points: int = 8, seed: int = 0, conventions: str = "physical", chunk: int | None = None,
@@ -169,24 +323,26 @@ def run_sweep(out, points: int = 8, seed: int = 0, conventions: str = "physical"
         chunk: configurations per part file and per device and step (default
             :func:`qbjax.sweep.runner.default_chunk`, 65,536 when memory allows); device memory is
             bounded by it.  Bit-identical datasets need the same chunk (it is in the manifest).
-        resume: continue the sweep already in ``out`` (same points/seed/conventions; its chunk unless
-            given): parts already written are kept, not recomputed.
+        resume: continue the sweep already in ``out`` (same identity, :mod:`qbjax.sweep.identity`; its
+            chunk unless given): parts that pass :func:`qbjax.sweep.store.read_part` are kept; a
+            foreign, corrupt or misplaced part is recomputed (one line on stderr names it).
         progress: show configurations/s and the time left.
         devices: local devices to shard each step over (default
             :func:`qbjax.sweep.runner.sweep_devices`: all local GPUs/TPUs; one device on CPU).
 
-    Under ``jax.distributed`` each process computes its share of the chunks on its local devices and
-    writes its own part files; process 0 writes the final manifest after all processes finish.
-    Raises ``ValueError`` for bad arguments and :class:`qbjax.sweep.store.StorageError` (an
-    ``OSError``) if ``out`` is not writable, not a sweep, or too small, before any compute.
-    Returns ``Path(out)``.
+    Process 0 holds the lock of ``out`` (:mod:`qbjax.sweep.lock`) for the whole run: a second run on
+    ``out`` is refused at once.  Under ``jax.distributed`` each process computes its share of the
+    chunks on its local devices and writes its own part files; process 0 writes the final manifest
+    after all processes finish.  Raises ``ValueError`` for bad arguments, for a directory held by
+    another run, for part files without a manifest and for a resume of another sweep, and
+    :class:`qbjax.sweep.store.StorageError` (an ``OSError``) if ``out`` is not writable, not a sweep,
+    or too small, before any compute.  Returns ``Path(out)``.
     """
     t_start = time.perf_counter()
     _validate(points, seed, conventions, chunk)
     import jax
 
     from .. import _precision  # noqa: F401  (qbjax's float64 default)
-    from .._info import environment
 
     if not jax.config.read("jax_enable_x64"):
         raise ValueError("the sweep needs float64: precision is 'single' (unset QBJAX_PRECISION=single)")
@@ -195,136 +351,52 @@ def run_sweep(out, points: int = 8, seed: int = 0, conventions: str = "physical"
     points, seed = int(points), int(seed)
     n = n_configs(points)
     devices = runner.sweep_devices(devices)
-    n_dev = len(devices)
     pid, n_proc = jax.process_index(), jax.process_count()
     # barrier/key names: the same on every process (the arguments as given, not resolved paths, and the
     # number of sweeps this process has run before)
     _CALLS[0] += 1
     tag = hashlib.sha1(f"{out}|{points}|{seed}|{conventions}|{_CALLS[0]}".encode()).hexdigest()[:12]
 
-    # -- agree on the sweep's identity (process 0 checks and writes the manifest first) ----------------
-    identity = {"points": points, "seed": seed, "conventions": conventions,
-                "chunk": None if chunk is None else min(int(chunk), n), "n_configs": n}
-    failure = None
-    if pid == 0:
+    with contextlib.ExitStack() as held:
+        # -- process 0 locks out, checks it and writes the manifest; the others learn its chunk size ---
+        failure, first_chunk = None, None
+        if pid == 0:
+            try:
+                held.enter_context(lock.locked(out, "sweep"))
+                old = _prepare(out, resume)
+                ident = _identity(out, old, points, seed, conventions, chunk, n, len(devices))
+                _start(out, ident, old, resume)
+                first_chunk = ident["chunk"]
+            except (ValueError, OSError) as err:  # tell the other processes instead of leaving them waiting
+                failure = err
+        chunk = _share_chunk(first_chunk, f"qbjax-sweep-chunk-{tag}", out, failure)
+        _barrier(f"qbjax-sweep-start-{tag}")
+        exp = _expected(points, seed, conventions, chunk, n)
+
+        # -- this process's share, minus the parts already on disk that pass every check ---------------
+        mine = runner.process_chunks(exp.n_chunks, pid, n_proc)
+        pending, skipped = _pending(out, mine, exp, pid == 0)
+        store.check_storage(out, sum(b - a for a, b in map(exp.bounds, pending)))
+        total = sum(b - a for a, b in map(exp.bounds, mine))
+        bar = _Progress(total, total - sum(b - a for a, b in map(exp.bounds, pending)), progress,
+                        f"sweep {points}^7 {conventions}" + (f" [process {pid}/{n_proc}]" if n_proc > 1 else ""))
         try:
-            old = _prepare(out, identity, resume, chunk is not None)
-            if identity["chunk"] is None:
-                identity["chunk"] = (old or {}).get("parameters", {}).get("chunk") or runner.default_chunk(n, n_dev)
-            store.check_storage(out, 0)
-            manifest = dict(old or {})
-            manifest.update({
-                "command": "sweep",
-                "status": "running",
-                "parameters": {**identity, "n_chunks": runner.n_chunks(n, identity["chunk"]), "axes": list(AXES)},
-                "columns": {c: ("int64" if c == "config_id" else "float64") for c in store.COLUMNS},
-                "seed": seed,
-                "started": manifest.get("started", store.now()),
-                **environment(),
-            })
-            manifest["runs"] = list(manifest.get("runs", [])) + [{"started": store.now(), "resume": bool(resume)}]
-            store.write_json_atomic(out / store.MANIFEST, manifest)
-        except (ValueError, OSError) as err:  # tell the other processes instead of leaving them waiting
-            failure = err
-    chunk = _share_chunk(identity["chunk"], f"qbjax-sweep-chunk-{tag}", out, failure)
-    _barrier(f"qbjax-sweep-start-{tag}")
-    total_chunks = runner.n_chunks(n, chunk)
-
-    def rows(k):
-        a, b = runner.chunk_bounds(k, n, chunk)
-        return b - a
-
-    # -- this process's share, minus what is already on disk -------------------------------------------
-    mine = runner.process_chunks(total_chunks, pid, n_proc)
-    store.check_storage(out, 0)
-    store.remove_stale_tmp(out, mine)
-    done = store.existing_parts(out, rows)
-    pending = [k for k in mine if k not in done]
-    skipped = len(mine) - len(pending)
-    store.check_storage(out, sum(rows(k) for k in pending))
-
-    axes = table_one_axes(points, seed)
-    from ..models.four_level import validate_parameters
-
-    validate_parameters({k: v for k, v in axes.items() if k != "triplet"}
-                        | dict(zip(("eps", "eps_b", "eps_a"), axes["triplet"].T)))
-
-    t_compile = 0.0
-    n_nonfinite = 0
-    computed = 0
-    bar = _Progress(sum(rows(k) for k in mine), sum(rows(k) for k in mine if k in done), progress,
-                    f"sweep {points}^7 {conventions}" + (f" [process {pid}/{n_proc}]" if n_proc > 1 else ""))
-    t_loop = time.perf_counter()
-    try:
-        if pending:
-            compiled, batch, replicated, t_compile = runner.compiled_step(conventions, devices, chunk, points)
-            axes_dev = runner.put_axes(axes, replicated)
-            t_loop = bar.t0 = time.perf_counter()
-
-            def flush(item):
-                nonlocal n_nonfinite, computed
-                step, ids, result = item
-                host = {k: np.asarray(v).reshape(n_dev, chunk) for k, v in result.items()}
-                ids = ids.reshape(n_dev, chunk)
-                for d, k in enumerate(step):
-                    m = rows(k)
-                    cols = {c: host[c][d, :m] for c in host}
-                    bad = np.zeros(m, dtype=bool)
-                    for v in cols.values():
-                        bad |= ~np.isfinite(v)
-                    n_nonfinite += int(bad.sum())
-                    store.write_part(out, k, cols, ids[d, :m])
-                    computed += m
-                    bar.update(m)
-
-            prev = None
-            for step in runner.steps(pending, n_dev):
-                ids = runner.step_ids(step, n, chunk, n_dev)
-                result = compiled(axes_dev, jax.device_put(ids, batch))  # dispatched asynchronously
-                if prev is not None:
-                    flush(prev)
-                prev = (step, ids, result)
-            if prev is not None:
-                flush(prev)
-    finally:
-        bar.close()
-    t_run = time.perf_counter() - t_loop
-    stats = {
-        "process_index": pid, "process_count": n_proc, "local_devices": [str(d) for d in devices],
-        "local_devices_available": len(jax.local_devices()),
-        "chunks": len(mine), "chunks_skipped_existing": skipped, "chunks_computed": len(pending),
-        "rows_computed": computed, "rows_with_nonfinite_computed": n_nonfinite,
-        "compile_s": round(t_compile, 3), "compute_write_s": round(t_run, 3),
-        "configs_per_s": round(computed / t_run, 1) if t_run > 0 and computed else None,
-        "wall_s": round(time.perf_counter() - t_start, 3),
-    }
-    if n_proc > 1:
-        store.write_json_atomic(out / f"process-{pid:04d}.json", stats)
-    _barrier(f"qbjax-sweep-end-{tag}")
-
-    if pid == 0:
-        parts = store.existing_parts(out)
-        missing = [k for k in range(total_chunks) if k not in parts]
-        import pyarrow.parquet as pq
-
-        n_rows = sum(pq.read_metadata(p).num_rows for p in parts.values())
-        manifest = store.read_manifest(out)
-        procs = [stats]
-        for q in range(1, n_proc):
-            path = out / f"process-{q:04d}.json"
-            if path.exists():
-                procs.append(json.loads(path.read_text()))
-        manifest.update({
-            "status": "complete" if not missing and n_rows == n else "incomplete",
-            "rows": n_rows,
-            "parts": len(parts),
-            "missing_chunks": missing[:100],
-            "finished": store.now(),
-            "timings_s": {"compile": stats["compile_s"], "compute_write": stats["compute_write_s"],
-                          "wall": stats["wall_s"]},
-            "configs_per_s": stats["configs_per_s"],
-        })
-        manifest["runs"][-1].update({"finished": store.now(), "processes": procs})
-        store.write_json_atomic(out / store.MANIFEST, manifest)
+            counts = _compute(out, exp, pending, devices, conventions, bar)
+        finally:
+            bar.close()
+        t_run, computed = counts["loop_s"], counts["rows"]
+        stats = {
+            "process_index": pid, "process_count": n_proc, "local_devices": [str(d) for d in devices],
+            "local_devices_available": len(jax.local_devices()),
+            "chunks": len(mine), "chunks_skipped_existing": skipped, "chunks_computed": len(pending),
+            "rows_computed": computed, "rows_with_nonfinite_computed": counts["nonfinite"],
+            "compile_s": round(counts["compile_s"], 3), "compute_write_s": round(t_run, 3),
+            "configs_per_s": round(computed / t_run, 1) if t_run > 0 and computed else None,
+            "wall_s": round(time.perf_counter() - t_start, 3),
+        }
+        if n_proc > 1:
+            store.write_json_atomic(out / f"process-{pid:04d}.json", stats)
+        _barrier(f"qbjax-sweep-end-{tag}")
+        if pid == 0:
+            _finish(out, exp, stats, n_proc)
     return out
-
