@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -53,10 +55,38 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
+EPILOG = """\
+Bad input (an option value out of range, NaN or inf; a missing, empty, unfiltered or one-class
+dataset) is rejected before any work, and a result the input makes invalid (a micromaser Fock
+truncation that leaks) is refused: one line on stderr, 'qbjax COMMAND: error: MESSAGE', exit
+status 2, and a run directory the command created and left empty is removed.
+--debug (before COMMAND) or the environment variable QBJAX_DEBUG=1 re-raises such an error with its
+traceback.
+"""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``PROG: error: MESSAGE`` on stderr, exit status 2 (no usage
+    block; ``PROG --help`` has it).  Subcommand parsers inherit the class."""
+
+    def error(self, message):
+        prefix, sep, rest = message.partition(": ")
+        if sep and prefix.startswith("argument ") and rest.startswith(prefix[len("argument "):].split("/")[0]):
+            message = rest  # "argument --x: --x must be ..." -> "--x must be ..."
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
+
+
+def _one_line(message) -> str:
+    return " ".join(str(message).split())
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import reproduce
 
-    parser = argparse.ArgumentParser(prog="qbjax", description="Quantum batteries in JAX.")
+    parser = ArgumentParser(prog="qbjax", description="Quantum batteries in JAX.", epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an input error instead of one line (also QBJAX_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("info", help="devices, precision, versions")
@@ -82,13 +112,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _created_dirs(args):
+    """A function listing the directories the command created (deepest first): those on the way to
+    ``args.out`` that do not exist yet, or the new entries of ``runs/`` when there is no ``--out``."""
+    out = getattr(args, "out", None)
+    if out:
+        absent = [p for p in (Path(out), *Path(out).parents) if not p.exists()]
+        return lambda: absent
+    runs = Path("runs")
+    before = set(runs.iterdir()) if runs.is_dir() else None
+
+    def created():
+        now = set(runs.iterdir()) if runs.is_dir() else set()
+        return sorted(now - (before or set()), reverse=True) + ([runs] if before is None else [])
+
+    return created
+
+
+def _remove_empty(dirs) -> None:
+    """Remove each directory that holds no file (at any depth)."""
+    for d in dirs:
+        if d.is_dir() and not d.is_symlink() and not any(not p.is_dir() for p in d.rglob("*")):
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def main(argv=None) -> int:
+    """Run ``qbjax ARGS``; returns the exit status (argparse errors raise ``SystemExit(2)``).
+
+    A ``ValueError`` or ``OSError`` raised by a command (bad input) is printed as one line,
+    ``qbjax COMMAND: error: MESSAGE``, and gives status 2; any other exception (a bug) propagates.
+    Either way a run directory the command created and left empty is removed.
+    """
     args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("QBJAX_DEBUG", "") not in ("", "0")
+    name = " ".join(["qbjax"] + [v for v in (args.command, getattr(args, "target", None)) if v])
+    created = _created_dirs(args)
+    status = 1
     try:
-        return args.func(args)
+        status = args.func(args)
+        return status
     except KeyboardInterrupt:
         print("\n[qbjax] interrupted", file=sys.stderr)
-        return 130
+        status = 130
+        return status
+    except (ValueError, OSError) as err:
+        if debug:
+            raise
+        print(f"{name}: error: {_one_line(err)}", file=sys.stderr)
+        status = 2
+        return status
+    finally:
+        if status:
+            _remove_empty(created())
 
 
 if __name__ == "__main__":

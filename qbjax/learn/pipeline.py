@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from .metrics import check_classes, classification_metrics, curves
 from .mlp import MLPConfig, search_mlp
 from .split import GROUP_KEYS, assert_no_leak, group_ids, group_split
 
-__all__ = ["CURVE_FIGS", "CURVE_MAPPINGS", "LearnOptions", "Progress", "learn"]
+__all__ = ["CURVE_FIGS", "CURVE_MAPPINGS", "LearnOptions", "Progress", "check_dataset", "check_ratio", "learn"]
 
 #: mappings whose TEST confusion matrix / ROC / PR curves are drawn (Figs. 4, 7, 8)
 CURVE_FIGS = ("f_C", "f5", "f6")
@@ -70,6 +71,42 @@ class LearnOptions:
             raise ValueError(f"unknown model(s) {bad}; choose from {list(KINDS)}")
         if self.size < 10:
             raise ValueError(f"size must be >= 10; got {self.size}")
+
+
+def check_dataset(path) -> dict:
+    """Checks of a dataset path that read no data: it exists, holds Parquet files and is not a raw
+    (unfiltered) sweep according to its manifest.  Returns the manifest (:func:`dataset_info`)."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"dataset {path} does not exist (give a filtered sweep directory or a .parquet file)")
+    if path.is_dir() and not any(path.rglob("*.parquet")):
+        raise ValueError(f"dataset {path} holds no Parquet file (expected DIR/data/part-*.parquet)")
+    info = dataset_info(path)
+    if info.get("command") == "sweep" or info.get("filtered") is False:
+        raise ValueError(f"dataset {path} is not filtered (a raw sweep: its rows with a non-finite ratio, "
+                         "E0 <= 1e-12 or |j0_i| <= 1e-12 are still in); "
+                         f"filter it first: qbjax filter {path} --out DIR, then qbjax learn DIR")
+    return info
+
+
+def check_ratio(ratio, where: str = "dataset") -> None:
+    """The ratio column can be learned: rows, all finite (a filtered dataset), and both regimes,
+    ratio < 1 (class 0) and ratio >= 1 with at least two distinct values (classes 1..K)."""
+    r = np.asarray(ratio, np.float64).reshape(-1)
+    if r.size == 0:
+        raise ValueError(f"{where} has no rows")
+    bad = int(np.count_nonzero(~np.isfinite(r)))
+    if bad:
+        raise ValueError(f"{where} is not filtered: {bad:,} of {r.size:,} rows have a non-finite ratio; "
+                         "filter it first (qbjax filter DATASET --out DIR)")
+    low, n_high = int(np.count_nonzero(r < 1.0)), np.unique(r[r >= 1.0]).size
+    side = "< 1" if low == 0 else ">= 1" if n_high == 0 else None
+    if side:
+        raise ValueError(f"{where} has one class only: no row has ratio {side} in {r.size:,} rows; the regimes "
+                         "need rows with ratio < 1 and rows with ratio >= 1")
+    if n_high < 2:
+        raise ValueError(f"{where} cannot be labelled: its rows with ratio >= 1 all have one value (k-means needs "
+                         "at least two distinct ratios >= 1)")
 
 
 class Progress:
@@ -147,7 +184,7 @@ def learn(dataset, options: LearnOptions | None = None, name: str | None = None,
     opts.validate()
     t_start = time.perf_counter()
     timings = {}
-    info = {} if isinstance(dataset, dict) else dataset_info(dataset)
+    info = {} if isinstance(dataset, dict) else check_dataset(dataset)
     name = name or info.get("conventions") or (info.get("parameters") or {}).get("conventions") or "dataset"
     prog = progress or Progress(name, n_steps(opts))
     rng = np.random.default_rng(opts.seed)
@@ -162,10 +199,12 @@ def learn(dataset, options: LearnOptions | None = None, name: str | None = None,
     else:
         cols = load_dataset(dataset)
     n = cols["ratio"].size
+    where = "dataset" if isinstance(dataset, dict) else f"dataset {dataset}"
     if not np.all(np.isfinite(cols["ratio"])):
-        raise ValueError("ratio has non-finite values: learn on a filtered dataset (qbjax sweep filter rules)")
+        check_ratio(cols["ratio"], where)
     groups = group_ids(cols, GROUP_KEYS)
     dev, test = group_split(groups, opts.test_size, opts.seed)
+    check_ratio(cols["ratio"], where)
     assert_no_leak(groups, dev, test)
     timings["load_split"] = time.perf_counter() - t0
     prog.step(f"loaded {n:,} rows; DEV {dev.size:,} / TEST {test.size:,} rows, "
