@@ -51,6 +51,7 @@ from ._superop import (  # noqa: E402
     vec,
 )
 from ._thermal import bose_einstein  # noqa: E402
+from ._validate import set_validation, validation_enabled  # noqa: E402
 from .models import AbstractBattery, AbstractLindbladBattery  # noqa: E402
 
 __version__ = "0.1.0"
@@ -82,6 +83,7 @@ __all__ = [
     "propagate",
     "purity",
     "set_precision",
+    "set_validation",
     "spost",
     "spre",
     "sprepost",
@@ -91,5 +93,6 @@ __all__ = [
     "trace_vector",
     "unvec",
     "vec",
+    "validation_enabled",
     "wigner",
 ]

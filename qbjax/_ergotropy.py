@@ -12,13 +12,17 @@ energy, hbar = 1):
 
 Only eigenvalues enter (``eigvalsh``), so gradients are finite at degenerate spectra of rho and H.
 All functions accept leading batch dimensions on ``rho`` and ``H`` that broadcast against each other.
+Every function checks that ``rho`` is a density matrix (finite, Hermitian, unit trace, positive, to
+1e-6 in float64) and ``H`` a finite Hermitian matrix, raising ``ValueError`` naming the argument
+(``eqx.error_if`` under ``jit``/``vmap``); ``validate=False`` or ``qb.set_validation(False)`` skips
+the checks.
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._validate import check_hermitian, check_square
+from ._validate import check_hamiltonian, check_square, check_state, state_and_spectrum, validation_enabled
 
 
 def _pair(rho, H):
@@ -36,44 +40,61 @@ def _pair(rho, H):
     return rho, H
 
 
-def _spectra(rho, H):
+def _checked(rho, H, validate: bool, spectra: bool):
+    """``(rho, H, r, e)``: validated inputs and, with ``spectra``, their ascending eigenvalues."""
     rho, H = _pair(rho, H)
-    rho = check_hermitian(rho, "rho")
-    H = check_hermitian(H, "H")
-    r = jnp.linalg.eigvalsh(rho)  # ascending
-    e = jnp.linalg.eigvalsh(H)  # ascending
-    return r, e
+    if validate and validation_enabled():
+        H = check_hamiltonian(H, "H")
+        if spectra:
+            rho, r = state_and_spectrum(rho, "rho")
+        else:
+            rho, r = check_state(rho, "rho"), None
+    else:
+        r = jnp.linalg.eigvalsh(rho) if spectra else None
+    e = jnp.linalg.eigvalsh(H) if spectra else None
+    return rho, H, r, e
 
 
-def energy(rho, H):
-    """Mean energy Tr(rho H) (real part), shape ``broadcast(rho.shape[:-2], H.shape[:-2])``."""
-    rho, H = _pair(rho, H)
+def _energy(rho, H):
     return jnp.real(jnp.einsum("...ij,...ji->...", rho, H))
 
 
-def passive_energy(rho, H):
-    """Energy of the passive state: populations in descending order on levels in ascending order."""
-    r, e = _spectra(rho, H)
+def energy(rho, H, *, validate: bool = True):
+    """Mean energy E = Tr(rho H) (units of H), shape ``broadcast(rho.shape[:-2], H.shape[:-2])``.
+
+    ``rho`` must be a density matrix and ``H`` Hermitian (see :mod:`qbjax._validate`); a violation
+    raises ``ValueError`` naming the argument (``eqx.error_if`` when traced).  ``validate=False``
+    skips the checks (for states the caller knows to be valid, in hot loops).
+    """
+    rho, H, _, _ = _checked(rho, H, validate, spectra=False)
+    return _energy(rho, H)
+
+
+def passive_energy(rho, H, *, validate: bool = True):
+    """E_p = sum_k r_k^(descending) e_k: populations in descending order on levels in ascending order."""
+    _, _, r, e = _checked(rho, H, validate, spectra=True)
     return jnp.sum(r[..., ::-1] * e, axis=-1)
 
 
-def active_energy(rho, H):
-    """Energy of the active state: populations in ascending order on levels in ascending order."""
-    r, e = _spectra(rho, H)
+def active_energy(rho, H, *, validate: bool = True):
+    """E_a = sum_k r_k^(ascending) e_k: populations in ascending order on levels in ascending order."""
+    _, _, r, e = _checked(rho, H, validate, spectra=True)
     return jnp.sum(r * e, axis=-1)
 
 
-def ergotropy(rho, H):
-    """Maximal work extractable by a cyclic unitary: Tr(rho H) - passive_energy(rho, H) >= 0."""
-    return energy(rho, H) - passive_energy(rho, H)
+def ergotropy(rho, H, *, validate: bool = True):
+    """Maximal work a cyclic unitary extracts, W = Tr(rho H) - E_p >= 0 (units of H)."""
+    rho, H, r, e = _checked(rho, H, validate, spectra=True)
+    return _energy(rho, H) - jnp.sum(r[..., ::-1] * e, axis=-1)
 
 
-def antiergotropy(rho, H):
-    """Tr(rho H) - active_energy(rho, H) <= 0 (minus the most work a cyclic unitary can deposit)."""
-    return energy(rho, H) - active_energy(rho, H)
+def antiergotropy(rho, H, *, validate: bool = True):
+    """Tr(rho H) - E_a <= 0 (minus the most work a cyclic unitary can deposit)."""
+    rho, H, r, e = _checked(rho, H, validate, spectra=True)
+    return _energy(rho, H) - jnp.sum(r * e, axis=-1)
 
 
-def capacity(rho, H):
-    """Battery capacity K = active_energy - passive_energy (independent of the eigenbasis of rho)."""
-    r, e = _spectra(rho, H)
+def capacity(rho, H, *, validate: bool = True):
+    """Battery capacity K = E_a - E_p (independent of the eigenbasis of rho, units of H)."""
+    _, _, r, e = _checked(rho, H, validate, spectra=True)
     return jnp.sum((r - r[..., ::-1]) * e, axis=-1)

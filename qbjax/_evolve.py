@@ -17,19 +17,25 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
-from ._validate import check_square
+from ._validate import check_finite, check_generator, check_square, check_state, check_times, validation_enabled
 from ._superop import unvec, vec
 
 
-def propagate(G, x0, ts, t0=0.0):
+def propagate(G, x0, ts, t0=0.0, *, validate: bool = True):
     """Exact solution x(t) = expm(G (t - t0)) x0 of dx/dt = G x for a constant generator.
 
     ``G`` (..., n, n) and ``x0`` (..., n) broadcast over their batch dimensions; ``ts`` (n_t,) are
-    the times (units of 1/G).  Returns (..., n_t, n): one matrix exponential per time (scaling and
-    squaring), exact to round-off and differentiable.
+    the times (units of 1/G), strictly increasing and not before ``t0``.  Returns (..., n_t, n): one
+    matrix exponential per time (scaling and squaring), exact to round-off and differentiable.  G and
+    x0 must be finite (``ValueError`` naming them, ``eqx.error_if`` when traced; ``validate=False``
+    skips the checks).
     """
     G = jnp.asarray(G)
     ts = jnp.asarray(ts, dtype=jnp.real(jnp.zeros((), G.dtype)).dtype)
+    if validate and validation_enabled():
+        G = check_finite(G, "G")
+        x0 = check_finite(x0, "x0")
+        ts = check_times(ts, "ts", start=t0, dtype=ts.dtype)
     props = jsl.expm(G[..., None, :, :] * (ts - t0)[:, None, None])  # (..., n_t, n, n)
     return jnp.einsum("...tij,...j->...ti", props, jnp.asarray(x0, dtype=jnp.result_type(G.dtype, x0)))
 
@@ -71,7 +77,6 @@ def _evolve_one(L, x0, ts, t0, solver, rtol, atol, max_steps, dt0, adjoint):
     return (ys[:, :n] + 1j * ys[:, n:]).astype(cdtype)
 
 
-@eqx.filter_jit
 def evolve(
     L: jax.Array | Callable,
     rho0,
@@ -84,6 +89,7 @@ def evolve(
     max_steps: int = 100_000,
     dt0=None,
     adjoint=None,
+    validate: bool = True,
 ):
     """Evolve ``rho0`` under the Lindblad generator ``L`` and return rho at the times ``ts``.
 
@@ -96,16 +102,39 @@ def evolve(
         solver: a diffrax solver (default ``diffrax.Tsit5()``), or ``"expm"`` for a time-independent
             ``L`` (exact propagation by the matrix exponential at each saved time).
         rtol, atol: tolerances of diffrax's PID step-size controller.
-        t0: initial time (default ``ts[0]``).
+        t0: initial time (default ``ts[0]``); ``ts[0] >= t0``.
         max_steps, dt0, adjoint: passed to ``diffrax.diffeqsolve``.
+        validate: check the inputs (default; see below).
 
     Returns:
         (..., n_t, d, d) complex density matrices.
 
-    The function is ``eqx.filter_jit``-compiled: arrays are traced, everything else (the solver, the
+    Raises ``ValueError`` naming the argument when ``rho0`` is not a density matrix (finite, Hermitian,
+    unit trace, positive to 1e-6), ``ts`` is empty, not finite or not strictly increasing or starts
+    before ``t0``, or a matrix ``L`` is not finite or not trace preserving (a callable ``L`` is
+    checked at ``t0``).  Concrete inputs are checked before compiling, traced ones by
+    ``eqx.error_if``; ``validate=False`` or ``qb.set_validation(False)`` skips the checks.
+
+    The solve is ``eqx.filter_jit``-compiled: arrays are traced, everything else (the solver, the
     tolerances, a callable ``L``) is static, so repeated calls with the same structure reuse the
-    compiled solve.
+    compiled solve (and it carries no host callback when the inputs are concrete).
     """
+    if validate and validation_enabled():
+        rho0 = check_state(rho0, "rho0")
+        ts = check_times(ts, "ts", start=t0, dtype=jnp.real(jnp.zeros((), jnp.result_type(rho0.dtype, complex))).dtype)
+        n = rho0.shape[-1] ** 2
+        if callable(L):
+            L_start = L(jnp.asarray(ts[0] if t0 is None else t0, dtype=ts.dtype))
+            if jnp.shape(L_start) == (n, n):  # a wrong shape is reported by the solve below
+                check_generator(L_start, "L(t0)")
+        elif jnp.shape(L)[-2:] == (n, n):
+            L = check_generator(L, "L")
+    return _evolve_compiled(L, rho0, ts, solver=solver, rtol=rtol, atol=atol, t0=t0, max_steps=max_steps,
+                            dt0=dt0, adjoint=adjoint)
+
+
+@eqx.filter_jit
+def _evolve_compiled(L, rho0, ts, *, solver, rtol, atol, t0, max_steps, dt0, adjoint):
     rho0 = check_square(jnp.asarray(rho0), "rho0")
     d = rho0.shape[-1]
     cdtype = jnp.result_type(rho0.dtype, complex)
@@ -182,6 +211,7 @@ def evolve_ode(
     max_steps: int = 100_000,
     dt0=None,
     adjoint=None,
+    validate: bool = True,
 ):
     """Integrate a real ODE dy/dt = field(t, y) (operator form) and return y at the times ``ts``.
 
@@ -195,7 +225,8 @@ def evolve_ode(
         field: ``(t, y) -> dy/dt``, ``y`` a real array of the shape of ``y0``; must be a pure JAX
             function (it is traced once).
         y0: real initial state, shape ``batch + state``.
-        ts: increasing save times (n_t,).
+        ts: strictly increasing save times (n_t,), not before ``t0``; ts and y0 must be finite
+            (``ValueError`` naming them, ``eqx.error_if`` when traced; ``validate=False`` skips this).
         batch_ndim: number of batch axes of ``y0`` (leading ones, or trailing ones if ``batch_last``).
         batch_last: the batch axes are the LAST ``batch_ndim`` axes of ``y0`` (a layout that lets
             elementwise right-hand sides vectorise over the batch when the state axes are small).
@@ -215,9 +246,13 @@ def evolve_ode(
     y0 = jnp.asarray(y0)
     if jnp.iscomplexobj(y0):
         raise ValueError("evolve_ode integrates real states; split complex ones into real and imaginary parts")
-    ts = jnp.asarray(ts, dtype=y0.dtype)
-    if ts.ndim != 1:
-        raise ValueError(f"ts must be one-dimensional; got shape {ts.shape}")
+    if validate and validation_enabled():
+        ts = check_times(ts, "ts", start=t0, dtype=y0.dtype)
+        y0 = check_finite(y0, "y0")
+    else:
+        ts = jnp.asarray(ts, dtype=y0.dtype)
+        if ts.ndim != 1:
+            raise ValueError(f"ts must be one-dimensional; got shape {ts.shape}")
     t0 = ts[0] if t0 is None else jnp.asarray(t0, dtype=ts.dtype)
     solver = diffrax.Tsit5() if solver is None else solver
     adjoint = diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint

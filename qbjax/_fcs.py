@@ -25,6 +25,7 @@ import jax.scipy.linalg as jsl
 
 from ._steady import null_vector
 from ._superop import trace_vector
+from ._validate import as_int, check_finite, validation_enabled
 
 
 def generator_derivatives(generator: Callable, order: int, lam0=0.0):
@@ -90,7 +91,8 @@ def cumulants(generator: Callable, order: int = 4, *, trace=None):
 
     Args:
         generator: function of a real scalar lam returning the (..., m, m) tilted generator; L(0)
-            must be trace preserving with respect to ``trace``.
+            must be finite and trace preserving with respect to ``trace`` (``ValueError`` naming
+            ``generator(0)`` otherwise, ``eqx.error_if`` when traced), with a unique steady state.
         order: number of cumulants (>= 1).
         trace: the trace functional <<1| as a length-m vector (t^T L(0) = 0).  Default: vec(identity)
             when m is a perfect square (a Lindblad superoperator); required otherwise.
@@ -98,8 +100,7 @@ def cumulants(generator: Callable, order: int = 4, *, trace=None):
     Returns:
         (..., order) array (j1 mean current, j2 variance rate, j3 skewness rate, j4 kurtosis rate).
     """
-    if order < 1:
-        raise ValueError(f"order must be >= 1; got {order}")
+    order = as_int(order, "order", minimum=1)
     derivs = generator_derivatives(generator, order)
     m = derivs[0].shape[-1]
     if trace is None:
@@ -109,10 +110,17 @@ def cumulants(generator: Callable, order: int = 4, *, trace=None):
                 f"the generator is {m}x{m}, not a Lindblad superoperator: pass trace= (the trace functional)"
             )
         trace = trace_vector(d, dtype=jnp.result_type(derivs[0].dtype, complex))
+        what = ("vec(identity); a generator in another representation, e.g. a classical rate matrix, "
+                "needs trace= (its trace functional, all ones for populations)")
+    else:
+        what = "trace"
     trace = jnp.asarray(trace)
     if trace.shape != (m,):
         raise ValueError(f"trace must have shape ({m},); got {trace.shape}")
-    right = null_vector(derivs[0], trace)
+    if validation_enabled():
+        for k, D in enumerate(derivs[1:], start=1):
+            derivs[k] = check_finite(D, f"generator derivative d^{k}L/dlam^{k}")
+    right = null_vector(derivs[0], trace, name="generator(0)", validate=validation_enabled(), what=what)
     js = cumulants_from_derivatives(derivs, right, trace)
     if jnp.iscomplexobj(js):
         js = jnp.real(js)

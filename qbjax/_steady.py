@@ -14,28 +14,39 @@ then non-finite and an error is raised (``eqx.error_if`` inside ``jit``).
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
-from ._validate import check_square, is_concrete
+from ._validate import check_generator, check_square, is_concrete, validation_enabled
 from ._superop import trace_vector, unvec
 
 
-def null_vector(G, t, *, row: int | None = None):
+def null_vector(G, t, *, row: int | None = None, name: str = "generator", validate: bool = True,
+                what: str = "the given trace functional"):
     """Solve G x = 0 with t^T x = 1 for generators G of shape (..., n, n) and t of shape (n,).
 
-    ``row`` is the equation replaced by the constraint (default: the first index where t != 0).
+    ``row`` is the equation replaced by the constraint (default: the first index where t != 0).  The
+    system is solved after dividing G by max|G| (a steady state does not depend on the overall rate
+    scale, so ``null_vector(c G, t) == null_vector(G, t)`` for every representable c > 0).  With
+    ``validate`` (default), G must be finite and trace preserving (max|t^T G| <= 1e-6 max|G|): a NaN in
+    the replaced row would otherwise vanish from the result.  A non-unique null vector raises (see the
+    module docstring).  ``name`` and ``what`` name G and t in the messages.
     """
-    G = check_square(jnp.asarray(G), "generator")
+    G = check_square(jnp.asarray(G), name)
     t = jnp.asarray(t)
     n = G.shape[-1]
     if t.shape != (n,):
         raise ValueError(f"trace functional must have shape ({n},); got {t.shape}")
+    if validate:
+        G = check_generator(G, name, trace=t, what=what)
     if row is None:
         row = int(np.argmax(np.abs(np.asarray(t)) > 0)) if is_concrete(t) else 0
     dtype = jnp.result_type(G.dtype, t.dtype)
-    A = G.astype(dtype).at[..., row, :].set(t.astype(dtype))
+    scale = jax.lax.stop_gradient(jnp.abs(G).max(axis=(-1, -2)))  # the solution does not depend on it
+    scale = jnp.where(scale > 0, scale, 1.0)[..., None, None]
+    A = (G / scale).astype(dtype).at[..., row, :].set(t.astype(dtype))
     b = jnp.zeros(G.shape[:-1], dtype=dtype).at[..., row].set(1.0)
     lu, piv = jsl.lu_factor(A)
     x = jsl.lu_solve((lu, piv), b[..., None])[..., 0]
@@ -45,25 +56,28 @@ def null_vector(G, t, *, row: int | None = None):
     # 64 n eps max|A| (unique steady states of physical generators sit many orders above).
     eps = jnp.finfo(jnp.real(jnp.zeros((), dtype)).dtype).eps
     pivots = jnp.abs(jnp.diagonal(lu, axis1=-2, axis2=-1)).min(axis=-1)
-    scale = jnp.abs(A).max(axis=(-1, -2))
-    singular = pivots <= 64 * n * eps * scale
+    singular = pivots <= 64 * n * eps * jnp.abs(A).max(axis=(-1, -2))
     return eqx.error_if(
         x,
         jnp.any(singular) | ~jnp.all(jnp.isfinite(x)),
-        "steady state: singular system (the generator has no unique steady state)",
+        f"steady state: singular system ({name} has no unique steady state)",
     )
 
 
-def steady_state(L):
-    """Steady state (..., d, d) of a Lindblad superoperator L of shape (..., d^2, d^2).
+def steady_state(L, *, validate: bool = True):
+    """Steady state rho_ss (..., d, d) of a Lindblad superoperator L (..., d^2, d^2): L vec(rho_ss) = 0.
 
-    Returns a Hermitian, unit-trace density matrix (Hermitian part taken to remove round-off).
+    Returns a Hermitian, unit-trace density matrix (Hermitian part taken to remove round-off).  L
+    must be finite and trace preserving (``ValueError`` naming L; ``eqx.error_if`` when traced;
+    ``validate=False`` skips these checks), and its steady state unique (otherwise an error:
+    "singular system").  Invariant under L -> c L for any representable c > 0.
     """
     L = check_square(jnp.asarray(L), "L")
     n = L.shape[-1]
     d = int(round(n**0.5))
     if d * d != n:
         raise ValueError(f"L must be a (d^2, d^2) superoperator; got shape {L.shape}")
-    x = null_vector(L, trace_vector(d, dtype=jnp.result_type(L.dtype, complex)), row=0)
+    x = null_vector(L, trace_vector(d, dtype=jnp.result_type(L.dtype, complex)), row=0, name="L",
+                    validate=validate and validation_enabled(), what="vec(identity)")
     rho = unvec(x, d)
     return 0.5 * (rho + jnp.conj(jnp.swapaxes(rho, -1, -2)))

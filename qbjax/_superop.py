@@ -5,7 +5,8 @@ With this convention vec(A rho B) = (A kron B^T) vec(rho), so
     spre(A)  = A kron 1        (rho -> A rho)
     spost(B) = 1 kron B^T      (rho -> rho B)
 
-and the Lindblad generator of H and jump operators L_k (rates folded into L_k, units 1/time) is
+and the Lindblad generator of H and jump operators L_k (rates folded into L_k, units 1/time, or given
+separately as ``rates``) is
 
     liouvillian(H, L) = -i (H kron 1 - 1 kron H^T)
                         + sum_k [L_k kron L_k^* - (1/2) (L_k^dag L_k kron 1) - (1/2) (1 kron (L_k^dag L_k)^T)].
@@ -16,8 +17,9 @@ Every function takes leading batch dimensions.
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
-from ._validate import check_square
+from ._validate import check_finite, check_hamiltonian, check_square, checks, finite_rules, validation_enabled
 
 
 def _kron(a, b):
@@ -80,26 +82,47 @@ def dissipator(L):
     return sprepost(L, _dag(L)) - 0.5 * spre(LdL) - 0.5 * spost(LdL)
 
 
-def liouvillian(H, jump_ops=()):
-    """Lindblad generator, shape (..., d^2, d^2), row-major vec convention.
+def liouvillian(H, jump_ops=(), rates=None, *, validate: bool = True):
+    """Lindblad generator L = -i[H, .] + sum_k rate_k D[A_k], shape (..., d^2, d^2), row-major vec.
 
     Args:
-        H: Hamiltonian (..., d, d), units of energy = 1/time (hbar = 1).
-        jump_ops: jump operators with their rates folded in, either a sequence of (..., d, d)
-            arrays or one array (..., K, d, d).  Batch dimensions broadcast against ``H``.
+        H: Hamiltonian (..., d, d), units of energy = 1/time (hbar = 1); finite and Hermitian.
+        jump_ops: jump operators A_k, either a sequence of (..., d, d) arrays or one array
+            (..., K, d, d).  Without ``rates`` their rates are folded in (A_k = sqrt(gamma_k) a_k).
+        rates: optional rates gamma_k >= 0 (units 1/time), shape (..., K) or a sequence of K
+            scalars.  The generator is then linear in each rate, so derivatives with respect to a
+            rate are exact at rate = 0 (sqrt(gamma) in a jump operator has an infinite derivative
+            there, and gradients through it are NaN).
+
+    Batch dimensions of ``H``, ``jump_ops`` and ``rates`` broadcast.  Raises ``ValueError`` naming
+    ``H``, ``jump_ops`` or ``rates`` for a non-square, non-finite or non-Hermitian H, non-finite
+    jump operators, or negative or non-finite rates (``eqx.error_if`` when traced); ``validate=False``
+    skips these checks (shapes are always checked).
     """
-    H = check_square(jnp.asarray(H), "H")
+    validate = validate and validation_enabled()
+    H = check_hamiltonian(H, "H") if validate else check_square(jnp.asarray(H), "H")
     L = commutator_superop(H.astype(jnp.result_type(H.dtype, complex)))
     if isinstance(jump_ops, (list, tuple)):
         if len(jump_ops) == 0:
+            if rates is not None and np.size(rates) != 0:
+                raise ValueError(f"rates has {np.size(rates)} entries but there are no jump_ops")
             return L
         jump_ops = jnp.stack(jnp.broadcast_arrays(*[jnp.asarray(c) for c in jump_ops]), axis=-3)
-    jump_ops = jnp.asarray(jump_ops)
+    jump_ops = check_finite(jump_ops, "jump_ops") if validate else jnp.asarray(jump_ops)
     if jump_ops.ndim < 3 or jump_ops.shape[-1] != H.shape[-1] or jump_ops.shape[-2] != H.shape[-1]:
         raise ValueError(
             f"jump_ops must have shape (..., K, {H.shape[-1]}, {H.shape[-1]}); got {jump_ops.shape}"
         )
-    return L + jnp.sum(dissipator(jump_ops), axis=-3)
+    D = dissipator(jump_ops)  # (..., K, d^2, d^2)
+    if rates is None:
+        return L + jnp.sum(D, axis=-3)
+    rates = jnp.asarray(rates, dtype=jnp.result_type(float))
+    if rates.ndim == 0 or rates.shape[-1] != jump_ops.shape[-3]:
+        raise ValueError(f"rates must have shape (..., {jump_ops.shape[-3]}), one per jump operator; "
+                         f"got {rates.shape}")
+    if validate:
+        rates = checks(rates, finite_rules(rates, "rates") + [(lambda: jnp.all(rates >= 0), "rates must be >= 0")])
+    return L + jnp.einsum("...k,...kij->...ij", rates.astype(D.dtype), D)
 
 
 def trace_vector(d: int, dtype=None):
