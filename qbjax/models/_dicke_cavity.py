@@ -11,11 +11,54 @@ once, outside the ODE loop).
 
 from __future__ import annotations
 
+import warnings
+
 import jax.numpy as jnp
 import numpy as np
 
 from .._arrays import shift
+from .._validate import check_state, checks, is_concrete, state_tolerance, validation_enabled
 
+TRUNCATION_MODES = ("raise", "warn", "ignore")
+
+
+def cavity_message(n_qubits: int, n_cavity: int) -> str:
+    """Why ``n_cavity`` < N + 1 truncates the dynamics of the charged start (the constructor's error)."""
+    return (f"n_cavity = {n_cavity} is too small for N = {n_qubits} qubits: n_cavity must be >= N + 1 = "
+            f"{n_qubits + 1}. The charged start |J, J>|0> holds N excitations and the Tavis-Cummings coupling "
+            "conserves X = (J_z + N/2) + a^dag a, so it moves up to N photons into the cavity (Fock states "
+            f"0..N); raise n_cavity (or pass on_truncation='warn' or 'ignore' to accept the truncation)")
+
+
+def excitations(tc):
+    """X = (J_z + N/2) + a^dag a of every basis state |i, n> (index i n_cavity + n), (d,) integers."""
+    N, nc = tc.n_qubits, tc.n_cavity
+    return ((N - np.arange(N + 1))[:, None] + np.arange(nc)[None, :]).reshape(-1)
+
+
+def check_start(tc, rho0):
+    """``rho0`` (..., d, d) checked: a density matrix (``check_state``) whose excitations fit the cavity.
+
+    The coupling can move all X excitations of a basis state into the cavity, which then needs Fock
+    states up to X: a population above the state tolerance on X >= n_cavity raises ``ValueError``
+    naming ``rho0`` and n_cavity (``eqx.error_if`` when traced) under ``on_truncation="raise"``, warns
+    (concrete input) under "warn"; the thermal photons of environments B and general are not counted
+    (no finite cutoff holds them; their tail is the documented truncation error).
+    """
+    rho0 = check_state(rho0, "rho0", size=tc.dim)
+    over = excitations(tc) >= tc.n_cavity
+    if tc.on_truncation == "ignore" or not over.any() or not validation_enabled():
+        return rho0
+    tol = state_tolerance(rho0.dtype)
+    leak = jnp.sum(jnp.real(jnp.diagonal(rho0, axis1=-2, axis2=-1))[..., over], axis=-1)
+    message = (f"rho0 populates excitation numbers X = (J_z + N/2) + a^dag a >= n_cavity = {tc.n_cavity} "
+               f"(population > {tol:g}); the coupling can move all X excitations into the cavity, so n_cavity "
+               "must be >= X + 1: raise n_cavity")
+    if tc.on_truncation == "warn":
+        if is_concrete(leak) and float(jnp.max(leak)) > tol:
+            warnings.warn(message, UserWarning, stacklevel=3)
+        return rho0
+    return checks(rho0, [(lambda: jnp.all(leak <= tol), message)])
 
 
 def operator_rhs(tc):
@@ -175,3 +218,38 @@ def from_sector(tc, x):
     out = jnp.zeros(x.shape[:-3] + (nq, nc, nq, nc), dtype=x.dtype)
     out = out.at[..., i3[sel], n3[sel], j3[sel], m3[sel]].set(x[..., sel[0], sel[1], sel[2]])
     return out.reshape(x.shape[:-3] + (tc.dim, tc.dim))
+
+
+def published_ergotropy(energy, passive_energy, n_cavity: int):
+    """The paper's Table-I functional max(0, n_cavity Tr(rho_B H_B) - E_passive(rho_B)) of a battery
+    energy and passive energy (module docstring: the partial trace of the operator H_B (x) 1 multiplies
+    the energy by n_cavity)."""
+    return jnp.maximum(0.0, n_cavity * energy - passive_energy)
+
+
+def published_blp(D, ts):
+    """simpson(max(0, numpy.gradient(D, dt)), x=ts) for uniform ``ts`` (SciPy >= 1.11 even-N rule)."""
+    n = ts.shape[0]
+    if n < 3:
+        raise ValueError(f"the published BLP estimator needs at least 3 times; got {n}")
+    dt = ts[1] - ts[0]
+    if is_concrete(ts) and not np.allclose(np.diff(np.asarray(ts)), float(dt), rtol=1e-9, atol=1e-12):
+        raise ValueError("the published BLP estimator needs uniformly spaced ts (numpy.gradient with a scalar dt)")
+    grad = jnp.concatenate([
+        (D[..., 1:2] - D[..., 0:1]) / dt,
+        (D[..., 2:] - D[..., :-2]) / (2 * dt),
+        (D[..., -1:] - D[..., -2:-1]) / dt,
+    ], axis=-1)
+    y = jnp.maximum(grad, 0.0)
+    w = np.zeros(n)
+    m = n if n % 2 == 1 else n - 1  # composite Simpson on the first m points (odd count)
+    w[:m:2] += 2.0
+    w[1:m:2] += 4.0
+    w[0] -= 1.0
+    w[m - 1] -= 1.0
+    w /= 3.0
+    if n % 2 == 0:  # Cartwright correction for the last interval, equal spacings h
+        w[-1] += 5.0 / 12.0
+        w[-2] += 2.0 / 3.0
+        w[-3] -= 1.0 / 12.0
+    return dt * jnp.sum(y * jnp.asarray(w), axis=-1)

@@ -4,10 +4,14 @@ The tilted generators (corrected and printed Eq. (1)), the steady state and exac
 configuration, the density matrix of Eq. (6), its ergotropy in closed form, the coherence-free
 baseline and the thermodynamic columns; the physics and the errata are documented in
 :mod:`qbjax.models.four_level`, which builds the model and the batched entry point on them.  Every
-function broadcasts over leading dimensions and is differentiable; none validates its input.
+function broadcasts over leading dimensions and is differentiable; none validates its input, and the
+core functions they call run with ``validate=False`` (the generators and states are the model's own:
+no host callback in the sweep's hot path; the published generator is not trace preserving anyway).
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import jax.numpy as jnp
 
@@ -117,7 +121,7 @@ def published_triple(L0):
     s0 = jnp.take_along_axis(w, k[..., None], axis=-1)[..., 0]
     s0 = jnp.real(s0) + 1j * jnp.abs(jnp.imag(s0))
     A = L0.astype(s0.dtype) - s0[..., None, None] * jnp.eye(5, dtype=s0.dtype)
-    right = null_vector(A, trace_functional(s0.dtype))
+    right = null_vector(A, trace_functional(s0.dtype), validate=False)
     # left: A^T l = 0 with the constraint l . right = 1 (the normalisation RS needs).  Using `right`
     # as the constraint row also puts the second LU after the first on one dependency chain
     # (see the note on LAPACK calls in features).
@@ -126,7 +130,7 @@ def published_triple(L0):
 
 
 # null_vector with a per-matrix constraint vector t of shape (..., n)
-_null_vector_rows = jnp.vectorize(null_vector, signature="(n,n),(n)->(n)")
+_null_vector_rows = jnp.vectorize(partial(null_vector, validate=False), signature="(n,n),(n)->(n)")
 
 
 def state_and_cumulants(p: dict, conventions: str, order: int):
@@ -135,7 +139,7 @@ def state_and_cumulants(p: dict, conventions: str, order: int):
     derivs = generator_derivatives(gen, order)
     if conventions == "physical":
         t = trace_functional(derivs[0].dtype)
-        x = null_vector(derivs[0], t)
+        x = null_vector(derivs[0], t, validate=False)
         js = cumulants_from_derivatives(derivs, x, t)
         return x, js
     s0, right, left = published_triple(derivs[0])
@@ -230,7 +234,7 @@ def fig1_curves(p: dict, conventions: str, ts, x0) -> dict:
     """:meth:`qbjax.models.FourLevelBattery.fig1_curves` as a pure function of a parameter dict."""
     pb = with_baseline(p)
     L0 = generator_fn(pb, conventions)(0.0)  # (..., 2, 5, 5)
-    xs = propagate(L0, jnp.asarray(x0)[..., None, :], ts)  # x0 shared by battery and baseline
+    xs = propagate(L0, jnp.asarray(x0)[..., None, :], ts, validate=False)  # x0 shared by battery and baseline
     xs = xs / jnp.sum(xs[..., :4], axis=-1, keepdims=True)
     x, xb = xs[..., 0, :, :], xs[..., 1, :, :]
     eps, eb, ea = (jnp.asarray(p[k])[..., None] for k in ("eps", "eps_b", "eps_a"))
@@ -239,8 +243,8 @@ def fig1_curves(p: dict, conventions: str, ts, x0) -> dict:
     H_s = ea * x[..., 3] + eb * x[..., 2]
     H_L = eps * low + eb * x[..., 2]
     H = hamiltonian_matrix(p["eps"], p["eps_b"], p["eps_a"])[..., None, :, :]
-    E = _ergotropy(density_matrix(x), H)
-    E0 = _ergotropy(density_matrix(xb), H)
+    E = _ergotropy(density_matrix(x), H, validate=False)
+    E0 = _ergotropy(density_matrix(xb), H, validate=False)
     ok = E0 > 1e-12
     return {
         "H_c": H_c, "H_s": H_s, "H_L": H_L,

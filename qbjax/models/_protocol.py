@@ -17,7 +17,10 @@ inside it (the part whose ergotropy is measured).  Every model answers
 =========================  =======================================================================
 
 and, where they exist, ``liouvillian(t=0.0)`` and ``jump_ops(t=0.0)`` (Lindblad models),
-``steady_state()`` and ``steady_ergotropy()``.  The table in :mod:`qbjax.models` lists what each
+``steady_state()`` and ``steady_ergotropy()``.  Inputs are checked where a method takes them: times
+(1-D, non-empty, finite, strictly increasing, not before the start), initial states (density matrices
+of the system's dimension), counts (integers) and durations, each with a ``ValueError`` naming the
+argument (``eqx.error_if`` when traced).  The table in :mod:`qbjax.models` lists what each
 built-in model implements and the state representation it uses.
 
 Batching: array fields broadcast to the model's ``batch_shape`` (each field may carry ``core``
@@ -42,6 +45,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from functools import partial
 from typing import ClassVar
 
 import equinox as eqx
@@ -56,7 +60,7 @@ from .._evolve import evolve as _evolve
 from .._states import purity as _purity
 from .._steady import steady_state as _steady_state
 from .._superop import liouvillian as _liouvillian
-from .._validate import Constraint, enforce
+from .._validate import Constraint, check_state, check_times, enforce
 
 __all__ = ["AbstractBattery", "AbstractLindbladBattery", "align", "steady_features"]
 
@@ -216,7 +220,9 @@ class AbstractLindbladBattery(AbstractBattery):
     Implement ``hamiltonian``, ``battery_hamiltonian``, ``jump_ops``, ``initial_state`` and
     ``battery_state``; everything else follows from the core:
 
-    * ``liouvillian(t)`` = -i[H, .] + sum_k D[L_k] (row-major vec, :func:`qbjax.liouvillian`);
+    * ``liouvillian(t)`` = -i[H, .] + sum_k D[L_k] (row-major vec, :func:`qbjax.liouvillian`), or
+      -i[H, .] + sum_k gamma_k D[A_k], linear in the rates, for a model with the optional
+      ``jump_terms(t)`` -> (A_k, gamma_k);
     * ``evolve(ts, rho0)``: :func:`qbjax.evolve` (diffrax on the real form of vec(rho); the jump
       operators may depend on time when ``time_dependent`` is True);
     * ``steady_state()``: :func:`qbjax.steady_state` of ``liouvillian(0.0)`` (an error where it is not
@@ -235,18 +241,40 @@ class AbstractLindbladBattery(AbstractBattery):
         """Jump operators with their rates folded in, (*batch, K, d, d)."""
 
     def liouvillian(self, t=0.0):
-        """Lindblad generator L(t) = -i[H, .] + sum_k D[L_k(t)], (*batch, d^2, d^2), row-major vec."""
-        return _liouvillian(self.hamiltonian(), self.jump_ops(jnp.asarray(t, dtype=float)))
+        """Lindblad generator L(t) = -i[H, .] + sum_k D[L_k(t)], (*batch, d^2, d^2), row-major vec.
 
-    @eqx.filter_jit
+        A model that also defines ``jump_terms(t)``, returning the pair (A_k (*batch, K, d, d), rates
+        gamma_k (*batch, K)) with ``jump_ops(t)`` = sqrt(gamma_k) A_k, gets L = -i[H, .] + sum_k gamma_k
+        D[A_k] (:func:`qbjax.liouvillian` with ``rates``): linear in each rate, so gradients with respect
+        to a rate are exact at rate = 0 (through sqrt(gamma) they would be NaN there).
+        """
+        t = jnp.asarray(t, dtype=float)
+        terms = getattr(self, "jump_terms", None)  # optional hook (a model's own method, never a default)
+        # built from the model's checked parameters, and evaluated at every step of a time-dependent
+        # solve: no host callback here (evolve checks the generator at t0)
+        if terms is None:
+            return _liouvillian(self.hamiltonian(), self.jump_ops(t), validate=False)
+        ops, rates = terms(t)
+        return _liouvillian(self.hamiltonian(), ops, rates=rates, validate=False)
+
     def evolve(self, ts, rho0=None, **kwargs):
-        """System density matrices at the times ``ts`` >= 0, started from ``rho0`` (default
-        :meth:`initial_state`) at t = 0, (*batch, n_t, d, d).
+        """System density matrices at the times ``ts`` >= t0, started from ``rho0`` (default
+        :meth:`initial_state`) at t0 = 0 (or the keyword ``t0``), (*batch, n_t, d, d).
 
         Keyword arguments go to :func:`qbjax.evolve` (solver, t0, ...); the tolerances default to the
-        class's ``evolve_tolerances``.
+        class's ``evolve_tolerances``.  Raises ``ValueError`` naming ``ts`` where it is not 1-D, empty,
+        finite or strictly increasing or starts before t0, and naming ``rho0`` where it is not a density
+        matrix of the system's dimension (square, finite, Hermitian, unit trace, positive; tolerance
+        :func:`qbjax._validate.state_tolerance`); ``eqx.error_if`` when traced.
         """
-        kwargs = {"t0": 0.0, **self.evolve_tolerances, **kwargs}
+        kwargs = {"t0": 0.0, **self.evolve_tolerances, **kwargs, "validate": False}  # checked here instead
+        ts = check_times(ts, "ts", start=kwargs["t0"], start_name="t0")
+        if rho0 is not None:
+            rho0 = check_state(rho0, "rho0", size=eqx.filter_eval_shape(self.hamiltonian).shape[-1])
+        return self._evolve_states(ts, rho0, kwargs)
+
+    @eqx.filter_jit
+    def _evolve_states(self, ts, rho0, kwargs):
         rho0 = self.initial_state() if rho0 is None else rho0
         if not self.time_dependent:
             return _evolve(self.liouvillian(), rho0, ts, **kwargs)
@@ -259,13 +287,13 @@ class AbstractLindbladBattery(AbstractBattery):
         return self.battery_functional(_ergotropy, rho)
 
     def ergotropy_curve(self, ts, rho0=None, **kwargs):
-        """``ergotropy(evolve(ts, rho0))``, (*batch, n_t)."""
+        """``ergotropy(evolve(ts, rho0))``, (*batch, n_t); ``ts`` and ``rho0`` are checked by :meth:`evolve`."""
         return self.ergotropy(self.evolve(ts, rho0, **kwargs))
 
     @eqx.filter_jit
     def steady_state(self):
         """The unique steady state of ``liouvillian(0.0)``, (*batch, d, d); raises where it is not unique."""
-        return _steady_state(self.liouvillian())
+        return _steady_state(self.liouvillian(), validate=False)  # L of the core liouvillian: trace preserving
 
     def steady_ergotropy(self):
         """Ergotropy of the battery in the steady state, ``batch_shape``."""
@@ -275,11 +303,16 @@ class AbstractLindbladBattery(AbstractBattery):
 def steady_features(model: AbstractLindbladBattery) -> dict:
     """Steady-state battery ``energy``, ``ergotropy``, ``capacity`` and ``purity`` of a Lindblad battery
     (each ``batch_shape``): a ready ``features()`` for a battery whose steady state is unique
-    (``def features(self): return steady_features(self)``)."""
+    (``def features(self): return steady_features(self)``).  The functionals run unchecked
+    (``validate=False``) on the model's own steady state: a features() is a sweep's hot path."""
     rho = model.steady_state()
+
+    def of(fn):
+        return model.battery_functional(partial(fn, validate=False), rho)
+
     return {
-        "energy": model.energy(rho),
-        "ergotropy": model.ergotropy(rho),
-        "capacity": model.capacity(rho),
-        "purity": _purity(model.battery_state(rho)),
+        "energy": of(_energy),
+        "ergotropy": of(_ergotropy),
+        "capacity": of(_capacity),
+        "purity": _purity(model.battery_state(rho), validate=False),
     }

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from functools import partial
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._ergotropy import antiergotropy, energy, ergotropy, passive_energy
+from .._ergotropy import antiergotropy, capacity, energy, ergotropy, passive_energy
 from .._roots import bisect, grid_argmax
 from .._states import concurrence as _concurrence
 from .._states import partial_trace
-from .._validate import as_float, is_concrete, nonnegative
+from .._validate import Constraint, as_float, as_int, checks, enforce, finite_rules, is_concrete, nonnegative
 from ._protocol import AbstractLindbladBattery, align
 
 _SIGMA = np.array([[0.0, 1.0], [0.0, 0.0]])  # |0><1|: lowers |1> (excited) to |0>
@@ -73,6 +75,12 @@ class ChargerBattery(AbstractLindbladBattery):
         p = self.parameters(3)
         return (jnp.sqrt(p["gamma"]) * _SA).astype(jnp.result_type(complex))
 
+    def jump_terms(self, t=0.0):
+        """(sa (1, 4, 4), gamma (*batch, 1)): the Liouvillian is gamma D[sa], linear in gamma (exact
+        gradients at gamma = 0, where d sqrt(gamma) / d gamma diverges)."""
+        gamma = self.parameters(1)["gamma"]
+        return jnp.asarray(_SA[None], dtype=jnp.result_type(complex)), gamma
+
     def battery_hamiltonian(self):
         """H_b = omega_b sb^dag sb on the battery qubit, (*batch, 2, 2)."""
         p = self.parameters(2)
@@ -102,38 +110,51 @@ class ChargerBattery(AbstractLindbladBattery):
         Keys as :func:`closed_form`: ``energy``, ``variance`` (of H_b), ``passive_energy``, ``ergotropy``,
         ``antiergotropy``, ``capacity``, ``concurrence``, ``inversion`` (rho_b[1, 1] - 1/2),
         ``coherence`` (|rho_b[0, 1]|), ``power`` (E / t) and ``ergotropic_power`` (ergotropy / t).
-        Keyword arguments go to :meth:`evolve`.
+        Keyword arguments go to :meth:`evolve`, which checks ``ts`` and ``rho0`` (``ValueError`` naming
+        them).
         """
-        rho = self.evolve(ts, rho0, **kwargs)
-        rb = self.battery_state(rho)
+        rho = self.evolve(ts, rho0, **kwargs)  # the functionals below run unchecked on its states
+        rb = partial_trace(rho, (2, 2), keep=1, validate=False)
         Hb = align(self.battery_hamiltonian(), rb)
-        E = energy(rb, Hb)
-        erg = ergotropy(rb, Hb)
+        E = energy(rb, Hb, validate=False)
+        erg = ergotropy(rb, Hb, validate=False)
         ts = jnp.asarray(ts)
         return {
             "energy": E,
-            "variance": energy(rb, Hb @ Hb) - E**2,
-            "passive_energy": passive_energy(rb, Hb),
+            "variance": energy(rb, Hb @ Hb, validate=False) - E**2,
+            "passive_energy": passive_energy(rb, Hb, validate=False),
             "ergotropy": erg,
-            "antiergotropy": antiergotropy(rb, Hb),
-            "capacity": self.capacity(rho),
-            "concurrence": _concurrence(rho),
+            "antiergotropy": antiergotropy(rb, Hb, validate=False),
+            "capacity": capacity(rb, Hb, validate=False),
+            "concurrence": _concurrence(rho, validate=False),
             "inversion": jnp.real(rb[..., 1, 1]) - 0.5,
             "coherence": jnp.abs(rb[..., 0, 1]),
             "power": E / ts,
             "ergotropic_power": erg / ts,
         }
 
-    @eqx.filter_jit
     def optimal_times(self, t_max=None, n_grid: int = 2001):
         """Numerical optimal times and peaks on (0, t_max] (default t_max = pi / J), each ``batch_shape``.
 
         Returns a dict with ``t_E, E_max`` (energy), ``t_erg, erg_max`` (ergotropy), ``t_P, P_max``
         (power E/t) and ``t_Pe, Pe_max`` (ergotropic power).  The state at each trial time is the
         exact propagator exp(L t) applied to the initial state (no closed form is used).
+
+        Raises ``ValueError`` naming ``t_max`` unless it is finite and > 0, ``n_grid`` unless it is an
+        integer >= 2, and ``J`` when t_max is left to its default and J = 0 (no coupling: the battery
+        never charges, every peak is 0 at no particular time, and pi / J is infinite; pass ``t_max``
+        to get the zero curves); ``eqx.error_if`` when traced.
         """
-        if t_max is not None and is_concrete(t_max) and not float(t_max) > 0:
-            raise ValueError(f"t_max must be > 0; got t_max = {t_max}")
+        n_grid = as_int(n_grid, "n_grid", minimum=2)
+        if t_max is not None:
+            t_max = jnp.asarray(t_max, dtype=jnp.result_type(float))
+            t_max = checks(t_max, finite_rules(t_max, "t_max") + [(lambda: t_max > 0, "t_max must be > 0")])
+        else:  # concrete J checked now; a traced J inside, with the constraints (one run-time check)
+            enforce({"J": self.J}, (_DEFAULT_T_MAX,), traced=False)
+        return self._optimal_times(t_max, n_grid)
+
+    @eqx.filter_jit
+    def _optimal_times(self, t_max, n_grid: int):
         return self.map_members(_optimal_times, t_max, n_grid)
 
     def features(self) -> dict:
@@ -141,16 +162,21 @@ class ChargerBattery(AbstractLindbladBattery):
         return self.optimal_times()
 
 
+_DEFAULT_T_MAX = Constraint("J", lambda J: J > 0, "J must be > 0 for the default t_max = pi / J of optimal_times "
+                            "(at J = 0 the battery never charges); pass t_max")
+
+
 def _optimal_times(m: ChargerBattery, t_max, n_grid: int) -> dict:
     """:meth:`ChargerBattery.optimal_times` for one (unbatched) configuration."""
-    t_max = jnp.pi / m.parameters()["J"] if t_max is None else t_max
+    if t_max is None:  # the J > 0 rule joins the model's constraints: still one run-time check
+        t_max = jnp.pi / enforce(m._array_fields(), m.constraints + (_DEFAULT_T_MAX,), eager=False)["J"]
     L = m.liouvillian()
     x0 = m.initial_state().reshape(16)
     Hb = m.battery_hamiltonian()
     lo = t_max * 1e-6
 
-    def battery(x):
-        return m.battery_state(x.reshape(4, 4))
+    def battery(x):  # the model's own states: no validation in this hot path (features)
+        return partial_trace(x.reshape(4, 4), (2, 2), keep=1, validate=False)
 
     def at(t):  # exact propagator exp(L t) for the golden-section refinement
         return battery(jax.scipy.linalg.expm(L * t) @ x0)
@@ -161,13 +187,14 @@ def _optimal_times(m: ChargerBattery, t_max, n_grid: int) -> dict:
     _, xs = jax.lax.scan(lambda x, _: (step @ x, x), first, None, length=n_grid)
     rho_grid = jax.vmap(battery)(xs)
     grid = jnp.linspace(lo, t_max, n_grid)
-    e_grid, erg_grid = energy(rho_grid, Hb), ergotropy(rho_grid, Hb)
+    E, W = partial(energy, validate=False), partial(ergotropy, validate=False)
+    e_grid, erg_grid = E(rho_grid, Hb), W(rho_grid, Hb)
 
     funcs = {
-        "E": (lambda t: energy(at(t), Hb), e_grid),
-        "erg": (lambda t: ergotropy(at(t), Hb), erg_grid),
-        "P": (lambda t: energy(at(t), Hb) / t, e_grid / grid),
-        "Pe": (lambda t: ergotropy(at(t), Hb) / t, erg_grid / grid),
+        "E": (lambda t: E(at(t), Hb), e_grid),
+        "erg": (lambda t: W(at(t), Hb), erg_grid),
+        "P": (lambda t: E(at(t), Hb) / t, e_grid / grid),
+        "Pe": (lambda t: W(at(t), Hb) / t, erg_grid / grid),
     }
     out = {}
     for key, (f, values) in funcs.items():

@@ -75,7 +75,8 @@ from .._ergotropy import ergotropy as _ergotropy
 from .._evolve import propagate
 from .._fcs import cumulants as _cumulants
 from .._steady import null_vector
-from .._validate import above, as_float, enforce, nonnegative, positive, unit_interval
+from .._validate import (above, as_float, as_int, check_times, checks, enforce, finite, finite_rules, nonnegative,
+                         positive, state_tolerance, unit_interval)
 from ._four_level_equations import (
     PARAMETERS,
     TRACE,
@@ -106,6 +107,7 @@ __all__ = [
     "occupations",
     "physical_generator",
     "published_generator",
+    "check_state_vector",
     "sample_table_one",
     "validate_parameters",
 ]
@@ -126,7 +128,8 @@ TABLE_ONE_RANGES = {
     "p_c": (0.1, 1.0), "p_h": (0.1, 1.0), "tau": (0.01, 2.0),
     "eps": (0.01, 2.0), "d1": (0.01, 2.0), "d2": (0.01, 2.0),
 }  # fmt: skip
-#: the rule of every parameter (checked at construction and, when traced, where it is read)
+#: the rule of every parameter (checked at construction and, when traced, where it is read); every
+#: parameter is finite (an infinite temperature or level gives inf occupations and NaN results)
 CONSTRAINTS = (
     positive("T_c", "cold-bath temperature"),
     positive("T_h", "hot-bath temperature"),
@@ -138,7 +141,7 @@ CONSTRAINTS = (
     above("eps_a", "eps_b", "eps_a must be > eps_b (levels eps < eps_b < eps_a)"),
     positive("r", "bath coupling rate"),
     nonnegative("g", "cavity coupling"),
-)
+) + tuple(finite(k) for k in ("T_c", "T_h", "T_l", "tau", "eps", "eps_b", "eps_a", "r", "g"))
 
 
 def validate_parameters(params: dict) -> None:
@@ -251,7 +254,7 @@ class FourLevelBattery(AbstractBattery):
         """
         L0 = self.generator(0.0)
         if self.conventions == "physical":
-            return null_vector(L0, trace_functional(L0.dtype))
+            return null_vector(L0, trace_functional(L0.dtype), validate=False)  # the model's own generator
         return jnp.real(published_triple(L0)[1])
 
     def density_matrix(self):
@@ -274,7 +277,9 @@ class FourLevelBattery(AbstractBattery):
 
         Physical: :func:`qbjax.cumulants` (Rayleigh-Schroedinger, trace functional (1,1,1,1,0)).
         Published: derivatives of the eigenvalue with the largest real part (left/right RS).
+        ``order``: an integer >= 1 (``ValueError`` naming it otherwise).
         """
+        order = as_int(order, "order", minimum=1)
         p = self.parameters()
         if self.conventions == "physical":
             return _cumulants(generator_fn(p, "physical"), order, trace=trace_functional())
@@ -284,8 +289,8 @@ class FourLevelBattery(AbstractBattery):
     def features(self, order: int = 4) -> dict:
         """Every dataset column (except ``config_id``) for this configuration: parameters, E, E0,
         ratio, j1..j4, j0_1..j0_4, C1..C4, Q_h, Q_c, W, F, eta (the computation of
-        :func:`four_level_features`), each of shape ``batch_shape``."""
-        return features(self.parameters(0), self.conventions, order)
+        :func:`four_level_features`), each of shape ``batch_shape``; ``order`` an integer >= 1."""
+        return features(self.parameters(0), self.conventions, as_int(order, "order", minimum=1))
 
     # -- time evolution (paper Fig. 1) -----------------------------------------------------------
     def initial_state(self):
@@ -293,22 +298,32 @@ class FourLevelBattery(AbstractBattery):
         x0 = jnp.array([0.5, 0.5, 0.0, 0.0, 0.0], dtype=jnp.result_type(float))
         return jnp.broadcast_to(x0, self.batch_shape + (5,))
 
-    @eqx.filter_jit
     def evolve(self, ts, rho0=None):
-        """(*batch, len(ts), 5) state vectors x(t) = expm(L(0) t) x0 (exact; t >= 0; default x0 =
+        """(*batch, len(ts), 5) state vectors x(t) = expm(L(0) t) x0 (exact; default x0 =
         :meth:`initial_state`).
 
         In the published conventions L(0) is not trace preserving and the total population drifts
-        (:meth:`fig1_curves` normalises to unit population).
+        (:meth:`fig1_curves` normalises to unit population).  Inputs (``ValueError`` naming them,
+        ``eqx.error_if`` when traced): ``ts`` 1-D, finite, strictly increasing and >= 0 (the model
+        starts at t = 0); ``rho0`` a state 5-vector (rho11, rho22, rho_bb, rho_aa, Re rho12): finite,
+        populations in [0, 1] and summing to 1, |Re rho12| <= sqrt(rho11 rho22) (positivity of the
+        2x2 block), each within :func:`qbjax._validate.state_tolerance`.
         """
-        x0 = self.initial_state() if rho0 is None else jnp.asarray(rho0)
-        return propagate(self.generator(0.0), x0, ts)
-
-    def ergotropy_curve(self, ts, rho0=None):
-        """Ergotropy along :meth:`evolve`, (*batch, len(ts))."""
-        return self.ergotropy(self.evolve(ts, rho0))
+        return self._propagate(*self._inputs(ts, rho0))
 
     @eqx.filter_jit
+    def _propagate(self, ts, x0):
+        return propagate(self.generator(0.0), x0, ts, validate=False)  # ts, x0 checked by _inputs
+
+    def _inputs(self, ts, rho0):
+        """(checked ts, checked x0 or the default start)."""
+        ts = check_times(ts, "ts", start=0.0, start_name="t = 0 (the model's start)")
+        return ts, self.initial_state() if rho0 is None else check_state_vector(rho0, "rho0")
+
+    def ergotropy_curve(self, ts, rho0=None):
+        """Ergotropy along :meth:`evolve`, (*batch, len(ts)) (inputs checked as there)."""
+        return self.ergotropy(self.evolve(ts, rho0))
+
     def fig1_curves(self, ts, rho0=None) -> dict:
         """Paper Fig. 1 (c-f) along x(t) = expm(L(0) t) x0 (default x0: rho11 = rho22 = 1/2).
 
@@ -318,10 +333,34 @@ class FourLevelBattery(AbstractBattery):
         ergotropy ``E`` of rho(t) and ``E0`` of the baseline (p_c = p_h = tau = 0) evolved from the same
         x0 (core :func:`qbjax.ergotropy`), and ``ratio`` = E/E0 (NaN where E0 <= 1e-12).  States are
         normalised to unit population (a no-op in the physical conventions; the printed Eq. (1) does
-        not conserve it).  The battery and its baseline are propagated as one stacked batch.
+        not conserve it).  The battery and its baseline are propagated as one stacked batch.  ``ts``
+        and ``rho0`` are checked as in :meth:`evolve`.
         """
-        x0 = self.initial_state() if rho0 is None else jnp.asarray(rho0)
+        return self._fig1_curves(*self._inputs(ts, rho0))
+
+    @eqx.filter_jit
+    def _fig1_curves(self, ts, x0) -> dict:
         return fig1_curves(self.parameters(), self.conventions, ts, x0)
+
+
+def check_state_vector(x, name: str = "rho0"):
+    """Return ``x`` (..., 5) after checking it is a four-level state x = (rho11, rho22, rho_bb, rho_aa,
+    Re rho12): finite, populations in [0, 1] summing to 1 and |Re rho12| <= sqrt(rho11 rho22), within
+    :func:`qbjax._validate.state_tolerance`; ``ValueError`` naming ``name`` (``eqx.error_if`` when traced)."""
+    x = jnp.asarray(x, dtype=jnp.result_type(float))
+    if x.ndim < 1 or x.shape[-1] != 5:
+        raise ValueError(f"{name} must be a state 5-vector (..., 5) = (rho11, rho22, rho_bb, rho_aa, Re rho12); "
+                         f"got shape {x.shape}")
+    tol = state_tolerance(x.dtype)
+    pops = x[..., :4]
+    in_range = f"{name}: the populations (rho11, rho22, rho_bb, rho_aa) must lie in [0, 1] (tolerance {tol:g})"
+    unit_sum = f"{name}: the populations rho11 + rho22 + rho_bb + rho_aa must sum to 1 (tolerance {tol:g})"
+    coherence = f"{name}: |Re rho12| must be <= sqrt(rho11 rho22) (a positive density matrix; tolerance {tol:g})"
+    return checks(x, finite_rules(x, name) + [
+        (lambda: jnp.all((pops >= -tol) & (pops <= 1 + tol)), in_range),
+        (lambda: jnp.all(jnp.abs(jnp.sum(pops, axis=-1) - 1) <= tol), unit_sum),
+        (lambda: jnp.all(jnp.abs(x[..., 4]) <= jnp.sqrt(jnp.maximum(x[..., 0] * x[..., 1], 0.0)) + tol), coherence),
+    ])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,10 +20,19 @@ m = floor(tail n) collisions k = n - m + 1 .. n (so E_{n-m} enters), tail = 0.2 
 and 0.1 for batched protocols (the caller chooses), c and q the per-qubit means over the stream.
 At c = q = 1 the first term takes its limit 0.
 
-**Truncation guard.**  The largest population of the top Fock level |N-1> over the stream is tracked.
-Above ``top_tol`` (default 1e-8) ``on_truncation`` decides: ``"warn"`` (default; a ``UserWarning``
-raised through ``jax.debug.callback``, so also under jit/grad/vmap), ``"raise"`` (``eqx.error_if``)
-or ``"ignore"`` (only :meth:`run` reports it).  :meth:`run` always returns the value.
+**Truncation guard.**  The largest population of the top Fock level |N-1> over the stream is tracked
+(``run``, ``charge``, ``trajectory``, ``evolve``, ``features``, ``loss``).  Above ``top_tol`` (default
+1e-8) ``on_truncation`` decides: ``"raise"`` (default; a ``ValueError`` naming ``n_levels`` with the
+top-level population and the advice to raise n_levels, ``eqx.error_if`` when traced), ``"warn"`` (a
+``UserWarning``; through ``jax.debug.callback`` when traced) or ``"ignore"`` (:meth:`run` still
+reports it in ``top_population`` and ``truncation_ok``).  A study that explores a leaking truncation
+on purpose (convergence in n_levels) passes "warn" or "ignore" explicitly.
+
+**Inputs.**  c and q (per collision, too) must lie in [0, 1]; collision counts are integers
+(``n_collisions`` >= 1, batch sizes >= 0, checkpoints and ``evolve``'s ``ts`` increasing counts >= 0);
+``lam`` >= 0 and finite, ``tail`` in [0, 1]; a start ``rho0`` is an (N, N) density matrix.  Each
+violation raises ``ValueError`` naming the argument (NaN is called NaN), ``eqx.error_if`` when traced,
+and the checked values are the ones the stream integrates.
 
 **Protocol.**  The system and the battery are the cavity: states are (N, N) density matrices and
 H_B = H_F.  Time is counted in collisions (the interaction time tau = 1 sets the unit), so
@@ -48,11 +57,12 @@ import numpy as np
 
 from .._ergotropy import ergotropy as _ergotropy
 from .._states import purity as _purity
-from .._validate import as_float, check, finite, unit_interval
+from .._validate import (as_float, as_int, check_state, check_times, checks, finite, finite_rules, is_concrete,
+                         unit_interval, validation_enabled)
 from ._micromaser_stream import _apply, _coherence_amplitude, _stream, _vectors, from_real_gauge, to_real_gauge
 from ._protocol import AbstractBattery, align
 
-_TRUNCATION_MODES = ("warn", "raise", "ignore")
+_TRUNCATION_MODES = ("raise", "warn", "ignore")
 
 
 def fine_tuned_g(m, Q=1):
@@ -85,25 +95,27 @@ class ChargeResult(NamedTuple):
     truncation_ok: jax.Array
 
 
+def _truncation_message(top, tol, n_levels):
+    """The truncation error (``top``: the top-level population, None when traced)."""
+    value = f" reached {top:.3e}" if top is not None else ""
+    return (f"Micromaser truncation: the population of the top Fock level |{n_levels - 1}>{value} exceeds top_tol = "
+            f"{tol:.1e} for n_levels = {n_levels}; raise n_levels (or pass on_truncation='warn' or 'ignore')")
+
+
 def _warn_truncation(top, tol, n_levels):
     top = float(top)
     if top > tol:
-        warnings.warn(
-            f"Micromaser truncation: population of the top Fock level |{n_levels - 1}> reached "
-            f"{top:.3e} > top_tol = {tol:.1e}; increase n_levels",
-            UserWarning,
-            stacklevel=2,
-        )
+        warnings.warn(_truncation_message(top, tol, n_levels), UserWarning, stacklevel=2)
 
 
 def _expand(c, q, n_collisions):
-    """Per-batch (c_k, q_k) and batch sizes -> per-collision arrays (static sizes).
+    """Per-batch (c_k, q_k) and batch sizes -> checked per-batch and per-collision arrays (static sizes).
 
-    ``n_collisions``: an int (c, q scalars, or arrays of B batches of equal size n/B; B = n means one
-    value per collision) or a sequence of B ints (the batch sizes n_k).
+    ``n_collisions``: an int >= 1 (c, q scalars, or arrays of B batches of equal size n/B; B = n means
+    one value per collision) or a sequence of B ints >= 0 (the batch sizes n_k).  c and q are checked
+    (:func:`_check_cq`) BEFORE they are repeated, so the per-collision arrays carry the check.
     """
-    c = jnp.atleast_1d(jnp.asarray(c, dtype=jnp.result_type(float)))
-    q = jnp.atleast_1d(jnp.asarray(q, dtype=jnp.result_type(float)))
+    c, q = _check_cq(jnp.atleast_1d(c), jnp.atleast_1d(q))
     if c.ndim != 1 or q.ndim != 1:
         raise ValueError(f"c and q must be scalars or 1-D arrays; got shapes {c.shape} and {q.shape}")
     if c.shape != q.shape:
@@ -115,15 +127,11 @@ def _expand(c, q, n_collisions):
             raise ValueError(f"c and q must have the same length; got {c.shape[0]} and {q.shape[0]}")
     B = c.shape[0]
     if isinstance(n_collisions, Sequence) or np.ndim(n_collisions) == 1:
-        sizes = tuple(int(s) for s in n_collisions)
+        sizes = tuple(as_int(s, "n_collisions (batch size)", minimum=0) for s in n_collisions)
         if len(sizes) != B:
             raise ValueError(f"n_collisions lists {len(sizes)} batch sizes but c, q have {B} batches")
-        if min(sizes) < 0:
-            raise ValueError(f"n_collisions batch sizes must be >= 0; got {sizes}")
     else:
-        n = int(n_collisions)
-        if n < 1:
-            raise ValueError(f"n_collisions must be >= 1; got {n}")
+        n = as_int(n_collisions, "n_collisions", minimum=1)
         if n % B:
             raise ValueError(f"n_collisions = {n} is not divisible into {B} equal batches; pass the sizes")
         sizes = (n // B,) * B
@@ -136,11 +144,17 @@ def _expand(c, q, n_collisions):
 
 
 def _check_cq(c, q):
-    c = check(c, (c >= 0) & (c <= 1), "c must lie in [0, 1]")
-    q = check(q, (q >= 0) & (q <= 1), "q must lie in [0, 1]")
-    return c, q
+    """(c, q) as float arrays after checking both lie in [0, 1] (NaN named; one ``eqx.branched_error_if``
+    when traced)."""
+    c, q = (jnp.asarray(x, dtype=jnp.result_type(float)) for x in (c, q))
+    rules = [(~jnp.any(jnp.isnan(c)), "c is NaN"), (jnp.all((c >= 0) & (c <= 1)), "c must lie in [0, 1]"),
+             (~jnp.any(jnp.isnan(q)), "q is NaN"), (jnp.all((q >= 0) & (q <= 1)), "q must lie in [0, 1]")]
+    return checks((c, q), rules)
 
 
+def _block(block):
+    """The checkpoint block length: None (automatic) or an integer >= 1."""
+    return None if block is None else as_int(block, "block", minimum=1)
 
 
 class Micromaser(AbstractBattery):
@@ -148,7 +162,7 @@ class Micromaser(AbstractBattery):
 
     Fields: ``g`` (JC coupling, units of omega; JAX array), ``n_levels`` (static, >= 2),
     ``top_tol`` (static; tolerance on the top-level population, default 1e-8), ``on_truncation``
-    (static; "warn", "raise" or "ignore"), and the qubits of the model's own stream, ``c`` and ``q``
+    (static; "raise" (default), "warn" or "ignore"; module docstring), and the qubits of the model's own stream, ``c`` and ``q``
     in [0, 1] (Eq. 2; default 0 and 0: incoherent, fully excited qubits), used by :meth:`evolve`,
     :meth:`ergotropy_curve` and :meth:`features`.  The stream methods (``collide``, ``charge``,
     ``run``, ``trajectory``, ``loss``) take their protocol as arguments and need an unbatched model
@@ -158,7 +172,7 @@ class Micromaser(AbstractBattery):
     g: jax.Array = eqx.field(converter=lambda x: as_float(x, "g"))
     n_levels: int = eqx.field(default=120, static=True)
     top_tol: float = eqx.field(default=1e-8, static=True)
-    on_truncation: str = eqx.field(default="warn", static=True)
+    on_truncation: str = eqx.field(default="raise", static=True)
     c: jax.Array = eqx.field(default=0.0, converter=lambda x: as_float(x, "c"))
     q: jax.Array = eqx.field(default=0.0, converter=lambda x: as_float(x, "q"))
 
@@ -202,48 +216,54 @@ class Micromaser(AbstractBattery):
 
     def qubit_state(self, c, q):
         """rho_q of Eq. (2) in the basis (|g>, |e>), (2, 2)."""
-        c, q = _check_cq(as_float(c, "c"), as_float(q, "q"))
+        c, q = _check_cq(c, q)
         x = _coherence_amplitude(c, q)
         return jnp.array([[q, x], [x, 1 - q]])
 
     # -- dynamics ----------------------------------------------------------------------------------
     def collide(self, rho, c, q):
-        """One collision rho_B(k) -> rho_B(k+1) (Eqs. 5-6) for a physical-gauge (N, N) state; O(N^2)."""
-        rho = jnp.asarray(rho)
-        if rho.shape[-2:] != (self.n_levels, self.n_levels):
-            raise ValueError(f"rho must have shape ({self.n_levels}, {self.n_levels}); got {rho.shape}")
-        c, q = _check_cq(as_float(c, "c"), as_float(q, "q"))
+        """One collision rho_B(k) -> rho_B(k+1) (Eqs. 5-6) for a physical-gauge (N, N) state; O(N^2).
+
+        ``rho`` must be an (N, N) density matrix and c, q in [0, 1] (``ValueError`` naming them)."""
+        rho = check_state(rho, "rho", size=self.n_levels)
+        c, q = _check_cq(c, q)
         M = _vectors(self._g(), self.n_levels)
         return from_real_gauge(_apply(to_real_gauge(rho), M, c, q))
 
     def run(self, c, q, n_collisions, rho0=None, block=None) -> ChargeResult:
         """Charge along a protocol; returns a :class:`ChargeResult` (see :meth:`charge` for inputs)."""
-        c, q, sizes, cs, qs = _expand(c, q, n_collisions)
-        c, q = _check_cq(c, q)
-        if rho0 is None:
-            R0 = self.ground_state()
-        else:
-            rho0 = jnp.asarray(rho0)
-            if rho0.shape != (self.n_levels, self.n_levels):
-                raise ValueError(f"rho0 must have shape ({self.n_levels}, {self.n_levels}); got {rho0.shape}")
-            R0 = to_real_gauge(rho0)
-        return self._run(R0, cs, qs, block)
+        _, _, _, cs, qs = _expand(c, q, n_collisions)
+        R0 = self._start(rho0)
+        res = self._run(R0, cs, qs, _block(block))
+        return self._guard(res, res.top_population)
+
+    def _start(self, rho0):
+        """The real-gauge start: |0><0|, or the checked (N, N) density matrix ``rho0``."""
+        return self.ground_state() if rho0 is None else to_real_gauge(check_state(rho0, "rho0", size=self.n_levels))
 
     @eqx.filter_jit
     def _run(self, R0, cs, qs, block):
         M = _vectors(self._g(), self.n_levels)
         R, E, top = _stream(R0, M, cs, qs, block)
         E0 = jnp.real(jnp.trace(R0 @ self.hamiltonian().astype(R0.dtype)))
-        R = self._guard(R, top)
         return ChargeResult(from_real_gauge(R), jnp.concatenate([E0[None], E]), top, top <= self.top_tol)
 
     def _guard(self, x, top):
+        """``x`` under the truncation rule (module docstring) for the top-level population ``top``:
+        concrete, a ``ValueError`` naming n_levels (or a warning) now; traced, ``eqx.error_if`` (or
+        a ``jax.debug.callback`` warning) on ``x``."""
+        if self.on_truncation == "ignore" or not validation_enabled():
+            return x
+        if is_concrete(top):
+            if float(top) > self.top_tol:
+                message = _truncation_message(float(top), self.top_tol, self.n_levels)
+                if self.on_truncation == "raise":
+                    raise ValueError(message)
+                warnings.warn(message, UserWarning, stacklevel=3)
+            return x
         if self.on_truncation == "raise":
-            return eqx.error_if(
-                x, top > self.top_tol, f"Micromaser truncation: top Fock level population > top_tol={self.top_tol}"
-            )
-        if self.on_truncation == "warn":
-            jax.debug.callback(partial(_warn_truncation, tol=self.top_tol, n_levels=self.n_levels), top)
+            return eqx.error_if(x, top > self.top_tol, _truncation_message(None, self.top_tol, self.n_levels))
+        jax.debug.callback(partial(_warn_truncation, tol=self.top_tol, n_levels=self.n_levels), top)
         return x
 
     def charge(self, c, q, n_collisions, rho0=None, block=None):
@@ -251,8 +271,9 @@ class Micromaser(AbstractBattery):
 
         c, q: scalars, or per-batch arrays of length B with ``n_collisions`` an int split into B equal
         batches (B = n: one value per collision) or a sequence of the B batch sizes n_k.
-        rho0: initial cavity state (default |0><0|).  ``block``: checkpoint block length (default
-        ~sqrt(n), a divisor of n when one is near).  Reverse mode holds ~2 sqrt(n) states (module docstring).
+        rho0: initial cavity state (default |0><0|).  ``block``: checkpoint block length (an integer
+        >= 1; default ~sqrt(n), a divisor of n when one is near).  Reverse mode holds ~2 sqrt(n) states
+        (module docstring).  Inputs are checked and the truncation guarded (module docstring).
         """
         res = self.run(c, q, n_collisions, rho0=rho0, block=block)
         return res.rho, res.energies
@@ -261,15 +282,16 @@ class Micromaser(AbstractBattery):
         """States after the collision counts in ``checkpoints`` (increasing ints in [0, n]).
 
         Returns (states (len(checkpoints), N, N) physical gauge, energies E_0..E_n (n + 1,)).
-        Forward only (a ``while_loop`` between checkpoints, one compilation for any checkpoints).
+        Forward only (a ``while_loop`` between checkpoints, one compilation for any checkpoints); the
+        top-level population is tracked up to the last checkpoint and guarded like :meth:`run`.
         """
-        c, q, sizes, cs, qs = _expand(c, q, n_collisions)
-        c, q = _check_cq(c, q)
-        ks = np.asarray([int(k) for k in checkpoints])
-        if np.any(np.diff(ks) < 0) or ks[0] < 0 or ks[-1] > cs.shape[0]:
-            raise ValueError("checkpoints must be increasing collision counts within the stream")
-        R0 = self.ground_state() if rho0 is None else to_real_gauge(jnp.asarray(rho0))
-        states, E = self._trajectory(R0, cs, qs, jnp.asarray(ks))
+        _, _, _, cs, qs = _expand(c, q, n_collisions)
+        ks = np.asarray([as_int(float(k), "checkpoints") for k in np.atleast_1d(np.asarray(checkpoints))])
+        if ks.size == 0 or np.any(np.diff(ks) < 0) or ks[0] < 0 or ks[-1] > cs.shape[0]:
+            raise ValueError(f"checkpoints must be increasing collision counts within the stream [0, {cs.shape[0]}]; "
+                             f"got {ks.tolist()}")
+        states, E, top = self._trajectory(self._start(rho0), cs, qs, jnp.asarray(ks))
+        states, E = self._guard((states, E), top)
         return from_real_gauge(states), E
 
     @eqx.filter_jit
@@ -279,34 +301,35 @@ class Micromaser(AbstractBattery):
         E = jnp.zeros(cs.shape[0] + 1, jnp.result_type(float)).at[0].set(jnp.real(jnp.diagonal(R0)) @ levels)
 
         def segment(carry, k):
-            R, E, i = carry
-
             def body(state):
-                R, E, i = state
+                R, E, i, top = state
                 R = _apply(R, M, cs[i], qs[i])
-                return R, E.at[i + 1].set(jnp.real(jnp.diagonal(R)) @ levels), i + 1
+                return R, E.at[i + 1].set(jnp.real(jnp.diagonal(R)) @ levels), i + 1, jnp.maximum(top, jnp.real(R[-1, -1]))
 
-            R, E, i = jax.lax.while_loop(lambda s: s[2] < k, body, (R, E, i))
-            return (R, E, i), R
+            carry = jax.lax.while_loop(lambda s: s[2] < k, body, carry)
+            return carry, carry[0]
 
-        (_, E, _), states = jax.lax.scan(segment, (R0, E, jnp.zeros((), ks.dtype)), ks)
-        return states, E
+        top0 = jnp.real(R0[-1, -1])
+        (_, E, _, top), states = jax.lax.scan(segment, (R0, E, jnp.zeros((), ks.dtype), top0), ks)
+        return states, E, top
 
     # -- the protocol: a stream of identical qubits (c, q) ------------------------------------------
     def evolve(self, ts, rho0=None):
         """States after the collision counts ``ts`` (increasing integers >= 0; time in units of the
         collision time) of a stream of qubits rho_q(c, q) from ``rho0`` (default |0><0|),
-        (*batch, len(ts), N, N) complex, physical gauge."""
-        ks = np.asarray(ts)
-        if ks.ndim != 1 or not np.all(ks == np.round(ks)):
-            raise ValueError(f"ts must be a 1-D sequence of collision counts (integers); got {ts!r}")
+        (*batch, len(ts), N, N) complex, physical gauge.  ``ts`` must be strictly increasing integer
+        counts >= 0 and ``rho0`` an (N, N) density matrix (``ValueError`` naming them)."""
+        ks = np.asarray(check_times(ts, "ts", start=0, start_name="collision 0"))
+        ks = np.asarray([as_int(float(k), "ts (collision counts)") for k in ks])
         n = max(int(ks.max()), 1)
+        R0 = self._start(rho0)
 
-        def one(m, r0):
-            p = m.parameters()
-            return m.trajectory(p["c"], p["q"], n, ks.astype(int), rho0=r0)[0]
+        def one(m):  # c, q: the model's checked fields
+            states, _, top = m._trajectory(R0, *(jnp.full(n, m.parameters()[k]) for k in ("c", "q")), jnp.asarray(ks))
+            return from_real_gauge(states), top
 
-        return self.map_members(one, rho0)
+        states, top = self.map_members(one)
+        return self._guard(states, jnp.max(top))  # outside the vmap: eager for concrete fields
 
     def ergotropy(self, rho):
         """W = Tr(rho H_F) - passive energy (Eq. 10), via :func:`qbjax.ergotropy`; ``rho`` (..., N, N)."""
@@ -324,43 +347,51 @@ class Micromaser(AbstractBattery):
     def features(self, n_collisions: int = 1000) -> dict:
         """After ``n_collisions`` qubits rho_q(c, q) from |0><0|: ergotropy ``W``, ``energy``,
         ``purity`` and ``top_population`` (largest population of the top Fock level over the stream),
-        each ``batch_shape``."""
+        each ``batch_shape``.  ``n_collisions``: an integer >= 1 (``ValueError`` naming it)."""
+        n_collisions = as_int(n_collisions, "n_collisions", minimum=1)
 
-        def one(m):
+        def one(m):  # a hot path: c, q are the model's checked fields, the state its own (unchecked functionals)
             p = m.parameters()
-            res = m.run(p["c"], p["q"], int(n_collisions))
-            return {"W": m.ergotropy(res.rho), "energy": res.energies[-1], "purity": _purity(res.rho),
-                    "top_population": res.top_population}
+            res = m._run(m.ground_state(), *(jnp.full(n_collisions, p[k]) for k in ("c", "q")), None)
+            rho = res.rho
+            return {"W": _ergotropy(rho, m.hamiltonian().astype(rho.dtype), validate=False), "energy": res.energies[-1],
+                    "purity": _purity(rho, validate=False), "top_population": res.top_population}
 
-        return self.map_members(one)
+        out = self.map_members(one)
+        return self._guard(out, jnp.max(out["top_population"]))  # outside the vmap: eager for concrete fields
 
     def loss(self, c, q, n_collisions=1000, lam=10.0, tail=0.2, block=None):
         """Eq. (11) (module docstring: the window eta and the per-qubit means made explicit); differentiable in c, q and lam.
 
         c, q: scalars or per-batch arrays (see :meth:`charge`).  tail: fraction of the stream in the
-        penalty window eta (floor(tail n) collisions; 0.2 single stream, 0.1 batched, per the paper).
+        penalty window eta (floor(tail n) collisions; 0.2 single stream, 0.1 batched, per the paper), a
+        number in [0, 1]; lam: the penalty weight, finite and >= 0 (``ValueError`` naming them; a
+        traced lam is checked by ``eqx.error_if``).
         """
         return self.loss_terms(c, q, n_collisions, lam, tail, block)["loss"]
 
     def loss_terms(self, c, q, n_collisions=1000, lam=10.0, tail=0.2, block=None):
         """Eq. (11) and its parts: dict with loss, W, first (ergotropy term), penalty (sum |dE|),
         c_mean, q_mean, top_population."""
-        c, q, sizes, cs, qs = _expand(c, q, n_collisions)
-        c, q = _check_cq(c, q)
+        _, _, _, cs, qs = _expand(c, q, n_collisions)
         n = cs.shape[0]
-        m = int(math.floor(float(tail) * n + 1e-9))  # floor(tail n), robust to 0.29 * 100 = 28.999...
-        if not 0 <= m <= n:
+        tail = float(tail)
+        if math.isnan(tail):
+            raise ValueError("tail is NaN; it must lie in [0, 1]")
+        if not 0 <= tail <= 1:
             raise ValueError(f"tail must lie in [0, 1]; got {tail}")
-        lam = as_float(lam, "lam")
-        return self._loss_terms(cs, qs, lam, m, block)
+        m = int(math.floor(tail * n + 1e-9))  # floor(tail n), robust to 0.29 * 100 = 28.999...
+        lam = jnp.asarray(lam, dtype=jnp.result_type(float))
+        lam = checks(lam, finite_rules(lam, "lam") + [(lambda: lam >= 0, "lam (penalty weight) must be >= 0")])
+        out = self._loss_terms(cs, qs, lam, m, _block(block))
+        return self._guard(out, out["top_population"])
 
     @eqx.filter_jit
     def _loss_terms(self, cs, qs, lam, m, block):
         n = cs.shape[0]
         M = _vectors(self._g(), self.n_levels)
         R, E, top = _stream(self.ground_state(), M, cs, qs, block)
-        R = self._guard(R, top)
-        W = _ergotropy(R, self.hamiltonian())
+        W = _ergotropy(R, self.hamiltonian(), validate=False)  # the stream's own state (hot: optimisation)
         E_all = jnp.concatenate([jnp.zeros(1, E.dtype), E])  # E_0 = 0 for |0><0|
         penalty = jnp.sum(jnp.abs(jnp.diff(E_all[n - m :]))) if m > 0 else jnp.zeros((), E.dtype)
         cbar, qbar = jnp.mean(cs), jnp.mean(qs)

@@ -56,7 +56,6 @@ bath i INTO the system; in the steady state sum_i J_i = 0.
 
 from __future__ import annotations
 
-import itertools
 from typing import ClassVar
 
 import equinox as eqx
@@ -72,59 +71,19 @@ from .._superop import commutator_superop as _commutator_superop
 from .._superop import dissipator as _dissipator
 from .._superop import vec
 from .._thermal import bose_einstein
-from .._validate import Constraint, as_float, is_concrete, nonnegative, positive
+from .._validate import (Constraint, as_float, check_state, check_times, finite, is_concrete, nonnegative,
+                         positive)
+from ._multi_cell_tables import (
+    _CLASSES_MSG,
+    _CROSSING_MSG,
+    _basis_label,
+    _cell_names,
+    _closed_classes,
+    _structure,
+    _symmetric,
+    _zero_diagonal,
+)
 from ._protocol import AbstractBattery
-
-_LABELS3 = ("L", "M", "R")
-
-_CROSSING_MSG = (
-    "MultiCellBattery: level crossing - a bath transition has Bohr frequency 0 (|E_up - E_down| <= "
-    "secular_tol; e.g. two cells at lam_LR = omega, three equal cells at omega = 2 lam); the global "
-    "secular master equation drops it and its steady state is not unique there. Move off the crossing "
-    "or use degenerate='nan'."
-)
-_CLASSES_MSG = (
-    "MultiCellBattery: no unique steady state - the transition network has several closed classes "
-    "(e.g. all baths at T = 0 with a degenerate ground state, as for two cells with |lam_LR| > omega, or "
-    "rates that underflow to 0 for omega / T > 700). Use degenerate='nan' to get NaN at such points."
-)
-
-
-def _cell_names(n: int):
-    return _LABELS3 if n == 3 else (("L", "R") if n == 2 else tuple(f"cell{i}" for i in range(n)))
-
-
-def _structure(n: int):
-    """Static integer tables for n cells (NumPy, built once per n).
-
-    Returns ``z`` (d, n) with z[k, i] = +1 (spin up) or -1, and ``up``, ``down`` (n, P): for bath i the
-    P = 2^(n-1) pairs of basis states differing only in spin i, spin i up in ``up[i, p]``.
-    """
-    d = 2**n
-    bits = np.array(list(itertools.product((0, 1), repeat=n)), dtype=np.int64)  # cell 0 most significant
-    z = 1 - 2 * bits  # bit 0 = up = +1
-    up = np.zeros((n, d // 2), dtype=np.int64)
-    down = np.zeros((n, d // 2), dtype=np.int64)
-    for i in range(n):
-        flip = 1 << (n - 1 - i)
-        ups = [k for k in range(d) if bits[k, i] == 0]
-        up[i] = ups
-        down[i] = [k | flip for k in ups]
-    return z.astype(np.float64), up, down
-
-
-def _basis_label(k: int, n: int) -> str:
-    return "".join("u" if ((k >> (n - 1 - i)) & 1) == 0 else "d" for i in range(n))
-
-
-def _symmetric(c):
-    c = c.astype(float) if hasattr(c, "astype") else c
-    scale = abs(c).max(axis=(-1, -2)) if c.ndim >= 2 else abs(c)
-    return abs(c - c.swapaxes(-1, -2)).max(axis=(-1, -2)) <= 1e-12 * (1.0 + scale)
-
-
-def _zero_diagonal(c):
-    return (c.diagonal(axis1=-2, axis2=-1) == 0).all(axis=-1)
 
 
 class MultiCellBattery(AbstractBattery):
@@ -132,10 +91,10 @@ class MultiCellBattery(AbstractBattery):
 
     Fields (JAX arrays of one configuration; n is static, read from the shape of ``omega``):
 
-    * ``omega`` (n,): cell splittings w_i > 0;
-    * ``coupling`` (n, n): lam_ij, real symmetric with zero diagonal (each pair enters H_S once);
-    * ``T`` (n,): bath temperatures T_i >= 0 (T = 0 allowed);
-    * ``kappa`` (): Ohmic strength, J(w) = kappa w, kappa > 0;
+    * ``omega`` (n,): cell splittings w_i > 0, finite;
+    * ``coupling`` (n, n): lam_ij, finite, real symmetric with zero diagonal (each pair enters H_S once);
+    * ``T`` (n,): bath temperatures T_i >= 0 (T = 0 allowed), finite;
+    * ``kappa`` (): Ohmic strength, J(w) = kappa w, kappa > 0, finite;
     * ``secular_tol`` (static float): tolerance for equal Bohr frequencies / level crossings.
 
     The battery is the whole register: system and battery states are (2^n, 2^n) density matrices
@@ -153,8 +112,12 @@ class MultiCellBattery(AbstractBattery):
     field_ndims: ClassVar = {"omega": 1, "coupling": 2, "T": 1}
     constraints: ClassVar = (
         positive("omega"),
+        finite("omega"),
         nonnegative("T"),
+        finite("T"),
         positive("kappa"),
+        finite("kappa"),
+        finite("coupling"),
         Constraint("coupling", _symmetric, "coupling must be symmetric (lam_ij = lam_ji)"),
         Constraint("coupling", _zero_diagonal, "coupling must have a zero diagonal"),
     )
@@ -171,8 +134,6 @@ class MultiCellBattery(AbstractBattery):
             raise ValueError(f"kappa must be a scalar; got shape {self.kappa.shape}")
         if not self.secular_tol > 0:
             raise ValueError(f"secular_tol must be > 0; got {self.secular_tol}")
-        if is_concrete(self.coupling) and not np.all(np.isfinite(np.asarray(self.coupling))):
-            raise ValueError("coupling must be finite")
 
     # -- parameters ------------------------------------------------------------------------------
     @property
@@ -310,13 +271,21 @@ class MultiCellBattery(AbstractBattery):
         """|d...d><d...d|: every cell in its lower level (sz = -1), (2^n, 2^n) complex."""
         return jnp.zeros((self.dim, self.dim), dtype=jnp.result_type(complex)).at[-1, -1].set(1.0)
 
-    @eqx.filter_jit
     def evolve(self, ts, rho0=None, **kwargs):
-        """States rho(t) at the times ``ts`` >= 0 from ``rho0`` (default :meth:`initial_state`) at t = 0,
-        (n_t, 2^n, 2^n) (core :func:`qbjax.evolve`; keyword arguments go to it)."""
+        """States rho(t) at the times ``ts`` >= t0 from ``rho0`` (default :meth:`initial_state`) at t0 = 0,
+        (n_t, 2^n, 2^n) (core :func:`qbjax.evolve`; keyword arguments go to it).
+
+        Raises ``ValueError`` naming ``ts`` (not 1-D, empty, finite, strictly increasing, or before
+        t0) or ``rho0`` (not a (2^n, 2^n) density matrix); ``eqx.error_if`` when traced."""
         kwargs = {"t0": 0.0, **kwargs}
+        ts = check_times(ts, "ts", start=kwargs["t0"], start_name="t0")
+        rho0 = None if rho0 is None else check_state(rho0, "rho0", size=self.dim)
+        return self._evolve_states(ts, rho0, kwargs)
+
+    @eqx.filter_jit
+    def _evolve_states(self, ts, rho0, kwargs):
         rho0 = self.initial_state() if rho0 is None else rho0
-        return _evolve(self.liouvillian(), rho0, ts, **kwargs)
+        return _evolve(self.liouvillian(), rho0, ts, **kwargs, validate=False)  # ts, rho0 checked by evolve
 
     def battery_state(self, rho):
         """The whole register is the battery: ``rho`` itself."""
@@ -327,7 +296,7 @@ class MultiCellBattery(AbstractBattery):
         return self.battery_functional(_ergotropy, rho)
 
     def ergotropy_curve(self, ts, rho0=None, **kwargs):
-        """Ergotropy along :meth:`evolve`, (n_t,)."""
+        """Ergotropy along :meth:`evolve` (which checks ``ts`` and ``rho0``), (n_t,)."""
         return self.ergotropy(self.evolve(ts, rho0, **kwargs))
 
     # -- steady state and observables ------------------------------------------------------------
@@ -422,7 +391,7 @@ class MultiCellBattery(AbstractBattery):
             L = eqx.error_if(L, n_classes != 1, _CLASSES_MSG)
         else:
             L = jnp.where(bad, -jnp.eye(L.shape[-1], dtype=L.dtype), L)
-        rho = _steady_state(L)
+        rho = _steady_state(L, validate=False)  # the model's own generator (features: no host callback)
         # heat currents J_i = Tr(H D_i[rho]) = sum_k rate_ik Tr(H D[A_ik] rho) (real D, real H)
         dE = jnp.einsum("ikab,b->ika", D, vec(rho))  # D[A_ik] rho, vectorised
         HdE = jnp.einsum("ika,a->ik", dE, vec(H.T))  # Tr(H X) = sum_ab H_ba X_ab
@@ -430,8 +399,8 @@ class MultiCellBattery(AbstractBattery):
         out = {
             "rho": rho,
             "populations": jnp.real(jnp.diagonal(rho)),
-            "energy": _energy(rho, H),
-            "ergotropy": _ergotropy(rho, H),
+            "energy": _energy(rho, H, validate=False),
+            "ergotropy": _ergotropy(rho, H, validate=False),
             "heat_currents": J,
         }
         if degenerate == "nan":
@@ -460,24 +429,6 @@ def _jump_ops(m: MultiCellBattery):
     Ad = jnp.swapaxes(A, -1, -2)
     ops = jnp.concatenate([safe_sqrt(down)[..., None, None] * A, safe_sqrt(up)[..., None, None] * Ad], axis=1)
     return ops.reshape((-1,) + ops.shape[-2:]).astype(jnp.result_type(complex))
-
-
-def _closed_classes(L, d: int):
-    """Number of closed communicating classes of the population (rate) network of L (static shapes).
-
-    The rate b -> a is L[(a, a), (b, b)] (row-major vec); the steady state is unique iff there is exactly
-    one closed class (coherences here are never fed by populations, see the module docstring)."""
-    idx = jnp.arange(d) * (d + 1)
-    P = jnp.real(L[idx][:, idx])
-    adj = (jnp.abs(P.T) > 0) | jnp.eye(d, dtype=bool)  # adj[b, a]: b -> a
-    reach = adj.astype(L.real.dtype)
-    for _ in range(max(1, int(np.ceil(np.log2(d))))):
-        reach = jnp.minimum(reach @ reach, 1.0)
-    R = reach > 0
-    closed = jnp.all(~R | R.T, axis=1)  # every state reachable from k reaches k back
-    mutual = R & R.T
-    first = jnp.argmax(mutual, axis=1)  # smallest member of k's class
-    return jnp.sum(closed & (first == jnp.arange(d)))
 
 
 def two_cell(T_L, T_R, lam_LR, omega=1.0, kappa=1.0, **kwargs) -> MultiCellBattery:

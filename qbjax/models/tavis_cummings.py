@@ -70,6 +70,7 @@ output carries it in front.  ``jax.vmap`` over models (or over functions buildin
 from __future__ import annotations
 
 import math
+import warnings
 
 import equinox as eqx
 import jax
@@ -78,8 +79,9 @@ import numpy as np
 
 from typing import ClassVar
 
-from .._validate import as_float, is_concrete, nonnegative
-from ._dicke_cavity import from_sector, operator_rhs, sector_rhs, to_sector
+from .._validate import as_float, as_int, check_times, checks, finite_rules, nonnegative
+from ._dicke_cavity import (TRUNCATION_MODES, cavity_message, check_start, from_sector, operator_rhs,
+                            published_blp, published_ergotropy, sector_rhs, to_sector)
 from ._protocol import AbstractBattery, align
 from .._ergotropy import energy as _energy
 from .._ergotropy import ergotropy as _ergotropy
@@ -99,20 +101,21 @@ def _field(name):
     return lambda x: as_float(x, name)
 
 
-def published_ergotropy(energy, passive_energy, n_cavity: int):
-    """The paper's Table-I functional max(0, n_cavity Tr(rho_B H_B) - E_passive(rho_B)) of a battery
-    energy and passive energy (module docstring: the partial trace of the operator H_B (x) 1 multiplies
-    the energy by n_cavity)."""
-    return jnp.maximum(0.0, n_cavity * energy - passive_energy)
-
-
 class TavisCummingsBattery(AbstractBattery):
     """N-qubit Dicke battery + lossy, detuned cavity (paper 003); see the module docstring for equations.
 
     Fields: ``n_qubits`` (static int N >= 1), ``detuning`` Delta = w_c - w_b, ``gamma0`` (cavity rate
-    scale), ``g`` (coupling), ``omega_b``, ``n_cavity`` (static Fock cutoff >= 2), ``environment``
-    ("A" | "B", static), ``conventions`` ("physical" | "published", static), and the environment
-    parameters ``lam`` (env A), ``n0``, ``Omega``, ``gamma_phi`` (env B).  Units of w_b.
+    scale), ``g`` (coupling), ``omega_b``, ``n_cavity`` (static Fock cutoff >= N + 1), ``environment``
+    ("A" | "B", static), ``conventions`` ("physical" | "published", static), the environment
+    parameters ``lam`` (env A), ``n0``, ``Omega``, ``gamma_phi`` (env B), and ``on_truncation``
+    (static, "raise" | "warn" | "ignore"; default "raise").  Units of w_b.
+
+    Truncation rule: the charged start holds N excitations and the coupling conserves X = (J_z + N/2)
+    + a^dag a, so the cavity must hold N photons: ``n_cavity`` < N + 1 raises ``ValueError`` naming
+    n_cavity and the minimum (a start ``rho0`` is checked likewise, see ``_dicke_cavity.check_start``).
+    Environments B and general also pump thermal photons (a^dag), which no finite cutoff holds: N + 1
+    is the minimum there, and the thermal tail is the documented truncation error.  ``"warn"`` and
+    ``"ignore"`` accept a smaller cutoff (a convergence study in n_cavity, say).
     """
 
     n_qubits: int = eqx.field(static=True)
@@ -127,6 +130,7 @@ class TavisCummingsBattery(AbstractBattery):
     n0: jax.Array = eqx.field(default=0.1, converter=_field("n0"))
     Omega: jax.Array = eqx.field(default=math.pi / 5, converter=_field("Omega"))
     gamma_phi: jax.Array = eqx.field(default=0.02, converter=_field("gamma_phi"))
+    on_truncation: str = eqx.field(default="raise", static=True)
 
     constraints: ClassVar = tuple(nonnegative(f, "a rate or a photon number") for f in ("gamma0", "lam", "n0",
                                                                                          "gamma_phi"))
@@ -140,6 +144,12 @@ class TavisCummingsBattery(AbstractBattery):
             raise ValueError(f"environment must be one of {ENVIRONMENTS}; got {self.environment!r}")
         if self.conventions not in CONVENTIONS:
             raise ValueError(f"conventions must be one of {CONVENTIONS}; got {self.conventions!r}")
+        if self.on_truncation not in TRUNCATION_MODES:
+            raise ValueError(f"on_truncation must be one of {TRUNCATION_MODES}; got {self.on_truncation!r}")
+        if self.n_cavity < self.n_qubits + 1 and self.on_truncation != "ignore":
+            if self.on_truncation == "raise":
+                raise ValueError(cavity_message(self.n_qubits, self.n_cavity))
+            warnings.warn(cavity_message(self.n_qubits, self.n_cavity), UserWarning, stacklevel=3)
         self.batch_shape  # noqa: B018  (raises if the array fields do not broadcast together)
 
     # ------------------------------------------------------------------ structure
@@ -203,16 +213,23 @@ class TavisCummingsBattery(AbstractBattery):
 
         return rates
 
-    def jump_ops(self, t=0.0):
-        """Jump operators at time ``t`` with sqrt(rate) folded in, (*batch, K, d, d) (K = 1 for A, 3 for B)."""
+    def jump_terms(self, t=0.0):
+        """(L_k (K, d, d), rates r_k(t) (*batch, K)) at time ``t``: a (and a^dag, J_z for B), K = 1 or 3."""
         Jz, _, _, a = self.operators()
         ops = {"a": a, "a_dag": jnp.conj(a.T), "Jz": Jz}
         r = self.rates(t)
-        return jnp.stack([jnp.sqrt(r[k])[..., None, None] * ops[k] for k in r], axis=-3)
+        return jnp.stack([ops[k] for k in r]), jnp.stack([jnp.broadcast_to(r[k], self.batch_shape) for k in r], -1)
+
+    def jump_ops(self, t=0.0):
+        """Jump operators at time ``t`` with sqrt(rate) folded in, (*batch, K, d, d) (K = 1 for A, 3 for B)."""
+        ops, rates = self.jump_terms(t)
+        return jnp.sqrt(rates)[..., None, None] * ops
 
     def liouvillian(self, t=0.0):
-        """Dense Lindblad generator L(t), (*batch, d^2, d^2), row-major vec (``qbjax.liouvillian``)."""
-        return _liouvillian(self.hamiltonian(), self.jump_ops(jnp.asarray(t, dtype=float)))
+        """Dense Lindblad generator L(t) = -i[H, .] + sum_k r_k(t) D[L_k], (*batch, d^2, d^2), row-major vec
+        (``qbjax.liouvillian`` with ``rates``: linear in the rates, exact gradients where a rate is 0)."""
+        ops, rates = self.jump_terms(jnp.asarray(t, dtype=float))
+        return _liouvillian(self.hamiltonian(), ops, rates=rates, validate=False)  # the model's own operators
 
     def as_general(self):
         """The same dynamics as environment "general" (A: n0 = gamma_phi = 0; B: lam = 0)."""
@@ -224,7 +241,7 @@ class TavisCummingsBattery(AbstractBattery):
         else:
             kw["lam"] = jnp.zeros_like(self.lam)
         return TavisCummingsBattery(self.n_qubits, n_cavity=self.n_cavity, environment="general",
-                                    conventions=self.conventions, **kw)
+                                    conventions=self.conventions, on_truncation=self.on_truncation, **kw)
 
     def optimal_detuning(self):
         """The paper's Eq. (7): Delta* = g sqrt(N / (2 gamma0)) (shape ``batch_shape``)."""
@@ -272,15 +289,6 @@ class TavisCummingsBattery(AbstractBattery):
         return self.reduced_ergotropy(self.battery_state(rho))
 
     # ------------------------------------------------------------------ evolution and outputs
-    def _rho0(self, rho0):
-        d = self.dim
-        rho0 = self.initial_state() if rho0 is None else jnp.asarray(rho0)
-        if rho0.shape[-2:] != (d, d):
-            raise ValueError(f"rho0 must have shape (..., {d}, {d}) for N = {self.n_qubits}, "
-                             f"n_cavity = {self.n_cavity}; got {rho0.shape}")
-        return rho0.astype(complex)
-
-    @eqx.filter_jit
     def evolve(self, ts, rho0=None, *, t0=0.0, method: str = "auto", rtol: float = 1e-8,
                atol: float = 1e-10, max_steps: int = 100_000, solver=None, adjoint=None):
         """Density matrices rho(t) at the times ``ts``: (*batch, len(ts), d, d) complex.
@@ -296,13 +304,20 @@ class TavisCummingsBattery(AbstractBattery):
                 (``qbjax.evolve`` with the (d^2, d^2) Liouvillian, per member; a reference path).
                 The first three integrate the whole batch as one diffrax solve.
             rtol, atol: diffrax PID tolerances (per member; QuTiP's mesolve defaults are 1e-6, 1e-8).
+
+        Raises ``ValueError`` naming ``ts`` (not 1-D, empty, finite, strictly increasing, or before t0)
+        or ``rho0`` (not a (d, d) density matrix, or populating more excitations than n_cavity holds;
+        see the class docstring); ``eqx.error_if`` when traced.
         """
+        ts = check_times(ts, "ts", start=t0, start_name="t0")
+        rho0 = None if rho0 is None else check_start(self, rho0)
+        return self._evolve(ts, rho0, t0, method, rtol, atol, max_steps, solver, adjoint)
+
+    @eqx.filter_jit
+    def _evolve(self, ts, rho0, t0, method, rtol, atol, max_steps, solver, adjoint):
         self = self.checked()  # one run-time check of the traced parameters for the whole solve
-        ts = jnp.asarray(ts, dtype=float)
-        if ts.ndim != 1:
-            raise ValueError(f"ts must be one-dimensional; got shape {ts.shape}")
         rho0_is_default = rho0 is None
-        rho0 = self._rho0(rho0)
+        rho0 = (self.initial_state() if rho0 is None else rho0).astype(complex)
         bs = self.batch_shape
         d = self.dim
         if method == "dense":
@@ -310,8 +325,8 @@ class TavisCummingsBattery(AbstractBattery):
             r0 = jnp.broadcast_to(rho0, bs + (d, d)).reshape((-1, d, d))
 
             def one(mdl, r):
-                return _evolve_dense(mdl.liouvillian, r, ts, t0=t0, rtol=rtol, atol=atol,
-                                     max_steps=max_steps, solver=solver, adjoint=adjoint)
+                return _evolve_dense(mdl.liouvillian, r, ts, t0=t0, rtol=rtol, atol=atol, max_steps=max_steps,
+                                     solver=solver, adjoint=adjoint, validate=False)  # checked by evolve
 
             out = jax.vmap(one)(flat, r0)
             return out.reshape(bs + out.shape[1:])
@@ -322,7 +337,8 @@ class TavisCummingsBattery(AbstractBattery):
             x0 = to_sector(self, jnp.broadcast_to(rho0, bs + (d, d)))
             x0 = jnp.moveaxis(x0, tuple(range(nb)), tuple(range(3, 3 + nb)))  # batch last
             y0 = jnp.stack([jnp.real(x0), jnp.imag(x0)])
-            ys = _evolve_ode(sector_rhs(self), y0, ts, batch_ndim=nb, batch_last=True, t0=t0, rtol=rtol,
+            ys = _evolve_ode(sector_rhs(self), y0, ts, batch_ndim=nb, batch_last=True, t0=t0,
+                             validate=False, rtol=rtol,
                              atol=atol, max_steps=max_steps, solver=solver, adjoint=adjoint)
             x = ys[:, 0] + 1j * ys[:, 1]  # (n_t, i, n, j, *batch)
             x = jnp.moveaxis(x, tuple(range(4, 4 + nb)) + (0,), tuple(range(nb + 1)))
@@ -332,12 +348,12 @@ class TavisCummingsBattery(AbstractBattery):
         nq, nc = self.dims
         r0 = jnp.broadcast_to(rho0, bs + (d, d)).reshape(bs + (nq, nc, nq, nc))
         y0 = jnp.stack([jnp.real(r0), jnp.imag(r0)], axis=-5)
-        ys = _evolve_ode(operator_rhs(self), y0, ts, batch_ndim=len(bs), t0=t0, rtol=rtol, atol=atol,
+        ys = _evolve_ode(operator_rhs(self), y0, ts, batch_ndim=len(bs), t0=t0, validate=False,
+                         rtol=rtol, atol=atol,
                          max_steps=max_steps, solver=solver, adjoint=adjoint)
         rho = ys[..., 0, :, :, :, :] + 1j * ys[..., 1, :, :, :, :]
         return rho.reshape(rho.shape[:-4] + (d, d))
 
-    @eqx.filter_jit
     def battery_populations(self, ts, *, pair: bool = False, t0=0.0, rtol: float = 1e-8, atol: float = 1e-10,
                             max_steps: int = 100_000, solver=None, adjoint=None):
         """Populations of the Dicke levels of rho_B(t) from the default start(s), (*batch, n_t, N+1).
@@ -348,11 +364,14 @@ class TavisCummingsBattery(AbstractBattery):
         stored at the save times (``SaveAt(fn=...)``): a whole grid at 150 times costs (N+1) numbers a
         point and time.  Index i holds M = J - i (energy w_b (N - i)).  With ``pair=True`` both starts
         are integrated in the same solve and the result is (2, *batch, n_t, N+1) (charged, empty).
+        ``ts`` is checked as in :meth:`evolve`.
         """
+        ts = check_times(ts, "ts", start=t0, start_name="t0")
+        return self._populations(ts, pair, t0, rtol, atol, max_steps, solver, adjoint)
+
+    @eqx.filter_jit
+    def _populations(self, ts, pair, t0, rtol, atol, max_steps, solver, adjoint):
         self = self.checked()  # one run-time check of the traced parameters for the whole solve
-        ts = jnp.asarray(ts, dtype=float)
-        if ts.ndim != 1:
-            raise ValueError(f"ts must be one-dimensional; got shape {ts.shape}")
         mdl = self
         if pair:
             bs0 = self.batch_shape
@@ -373,38 +392,38 @@ class TavisCummingsBattery(AbstractBattery):
         def save(t, y):  # p_i = sum_n Re y[i, n, i] (m = n on the diagonal i = j)
             return jnp.sum(y[0][diag, :, diag], axis=1)  # (N+1, *batch)
 
-        ps = _evolve_ode(sector_rhs(mdl), y0, ts, batch_ndim=nb, batch_last=True, save_fn=save, t0=t0,
+        ps = _evolve_ode(sector_rhs(mdl), y0, ts, batch_ndim=nb, batch_last=True, save_fn=save, t0=t0, validate=False,
                          rtol=rtol, atol=atol, max_steps=max_steps, solver=solver, adjoint=adjoint)
         return jnp.moveaxis(ps, (0, 1), (nb, nb + 1))  # (*batch, n_t, N+1)
 
-
-    @eqx.filter_jit
     def ergotropy_curve(self, ts, rho0=None, **kwargs):
         """Residual ergotropy of rho_B(t) at ``ts``, (*batch, len(ts)), units of w_b (see conventions).
 
         From the default start (``rho0=None``, method "auto"/"sector") only the diagonal reduced state
-        is computed (``battery_populations``); otherwise ``evolve`` and the partial trace."""
+        is computed (``battery_populations``); otherwise ``evolve`` and the partial trace.  Inputs are
+        checked as in :meth:`evolve`."""
         if rho0 is None and kwargs.get("method", "auto") in ("auto", "sector"):
             kwargs.pop("method", None)
-            p = self.battery_populations(jnp.asarray(ts, dtype=float), **kwargs)
+            p = self.battery_populations(ts, **kwargs)
             return self.population_ergotropy(p)
         return self.ergotropy(self.evolve(ts, rho0, **kwargs))
 
-    @eqx.filter_jit
     def final_ergotropy(self, t1=20.0, **kwargs):
         """Ergotropy of rho_B(t1) from the default start (the survival-map quantity), ``batch_shape``.
 
-        Uses the diagonal reduced state of ``battery_populations`` (one save point)."""
-        p = self.battery_populations(jnp.asarray([t1], dtype=float), **kwargs)[..., 0, :]
+        Uses the diagonal reduced state of ``battery_populations`` (one save point).  ``t1`` must be
+        finite and >= t0 (default 0): ``ValueError`` naming it (``eqx.error_if`` when traced)."""
+        t0 = kwargs.get("t0", 0.0)
+        t1 = jnp.asarray(t1, dtype=float)
+        t1 = checks(t1, finite_rules(t1, "t1") + [(lambda: t1 >= t0, "t1 must be >= t0 (the start, default 0)")])
+        p = self.battery_populations(t1[None], **kwargs)[..., 0, :]
         return self.population_ergotropy(p)
 
-    @eqx.filter_jit
     def trace_distance_curve(self, ts, **kwargs):
         """D(t) between the reduced battery states started in |J,J>|0> and |J,-J>|0>, (*batch, len(ts))."""
-        p = self.battery_populations(jnp.asarray(ts, dtype=float), pair=True, **kwargs)
+        p = self.battery_populations(ts, pair=True, **kwargs)
         return 0.5 * jnp.sum(jnp.abs(p[0] - p[1]), axis=-1)  # trace distance of diagonal states
 
-    @eqx.filter_jit
     def dynamics(self, ts, **kwargs):
         """Everything of Table I / Fig. 1 from ONE solve of the pair (|J,J>|0>, |J,-J>|0>).
 
@@ -412,8 +431,9 @@ class TavisCummingsBattery(AbstractBattery):
         published functionals of the charged run, whatever ``conventions`` is), ``trace_distance``
         (*batch, n_t), ``blp_published`` (the paper's estimator on ``ts``) and ``blp_variation`` (total
         positive variation of D on ``ts``; refine ``ts`` for the converged value), both (*batch,).
+        ``ts`` is checked as in :meth:`evolve` (at least 3 times, for the paper's estimator).
         """
-        ts = jnp.asarray(ts, dtype=float)
+        ts = check_times(ts, "ts", start=kwargs.get("t0", 0.0), start_name="t0")
         p = self.battery_populations(ts, pair=True, **kwargs)
         e_phys = self.population_ergotropy(p[0], "physical")
         e_pub = self.population_ergotropy(p[0], "published")
@@ -426,21 +446,19 @@ class TavisCummingsBattery(AbstractBattery):
             "blp_variation": jnp.sum(jnp.maximum(jnp.diff(D, axis=-1), 0.0), axis=-1),
         }
 
-    @eqx.filter_jit
     def blp(self, ts, *, refine: int = 8, **kwargs):
         """BLP measure of the pair (|J,J>|0>, |J,-J>|0>) over ``ts`` (shape ``batch_shape``).
 
         published: Simpson's rule over the uniform ``ts`` of max(0, numpy.gradient(D, dt)) (the paper's
         estimator, exactly; needs >= 3 uniformly spaced times).  physical: total positive variation of D
-        on ``ts`` refined ``refine`` times (linear subdivision of every interval).
+        on ``ts`` refined ``refine`` times (linear subdivision of every interval).  ``ts`` is checked as
+        in :meth:`evolve`; ``refine`` must be an integer >= 1 (``ValueError`` naming it).
         """
-        ts = jnp.asarray(ts, dtype=float)
+        ts = check_times(ts, "ts", start=kwargs.get("t0", 0.0), start_name="t0")
         if self.conventions == "published":
             D = self.trace_distance_curve(ts, **kwargs)
             return published_blp(D, ts)
-        refine = int(refine)
-        if refine < 1:
-            raise ValueError(f"refine must be >= 1; got {refine}")
+        refine = as_int(refine, "refine", minimum=1)
         frac = jnp.arange(refine) / refine
         fine = (ts[:-1, None] + frac[None, :] * jnp.diff(ts)[:, None]).reshape(-1)
         fine = jnp.concatenate([fine, ts[-1:]])
@@ -453,8 +471,12 @@ class TavisCummingsBattery(AbstractBattery):
         ``batch_shape``): the final ergotropy ``ergotropy`` (physical) and ``ergotropy_published`` (the
         paper's functional) at t1, the trace distance ``trace_distance`` of the pair at t1, and the BLP
         measure by the paper's estimator ``blp_published`` and by the total positive variation of D on
-        the grid, ``blp_variation``."""
-        out = self.dynamics(jnp.linspace(0.0, t1, int(n_times)))
+        the grid, ``blp_variation``.  ``t1`` must be finite and > 0 and ``n_times`` an integer >= 3
+        (``ValueError`` naming them; ``eqx.error_if`` for a traced t1)."""
+        n_times = as_int(n_times, "n_times", minimum=3)
+        t1 = jnp.asarray(t1, dtype=float)
+        t1 = checks(t1, finite_rules(t1, "t1") + [(lambda: t1 > 0, "t1 must be > 0 (the grid is linspace(0, t1))")])
+        out = self.dynamics(jnp.linspace(0.0, t1, n_times))
         return {
             "ergotropy": out["ergotropy"][..., -1],
             "ergotropy_published": out["ergotropy_published"][..., -1],
@@ -462,31 +484,3 @@ class TavisCummingsBattery(AbstractBattery):
             "blp_published": out["blp_published"],
             "blp_variation": out["blp_variation"],
         }
-
-
-def published_blp(D, ts):
-    """simpson(max(0, numpy.gradient(D, dt)), x=ts) for uniform ``ts`` (SciPy >= 1.11 even-N rule)."""
-    n = ts.shape[0]
-    if n < 3:
-        raise ValueError(f"the published BLP estimator needs at least 3 times; got {n}")
-    dt = ts[1] - ts[0]
-    if is_concrete(ts) and not np.allclose(np.diff(np.asarray(ts)), float(dt), rtol=1e-9, atol=1e-12):
-        raise ValueError("the published BLP estimator needs uniformly spaced ts (numpy.gradient with a scalar dt)")
-    grad = jnp.concatenate([
-        (D[..., 1:2] - D[..., 0:1]) / dt,
-        (D[..., 2:] - D[..., :-2]) / (2 * dt),
-        (D[..., -1:] - D[..., -2:-1]) / dt,
-    ], axis=-1)
-    y = jnp.maximum(grad, 0.0)
-    w = np.zeros(n)
-    m = n if n % 2 == 1 else n - 1  # composite Simpson on the first m points (odd count)
-    w[:m:2] += 2.0
-    w[1:m:2] += 4.0
-    w[0] -= 1.0
-    w[m - 1] -= 1.0
-    w /= 3.0
-    if n % 2 == 0:  # Cartwright correction for the last interval, equal spacings h
-        w[-1] += 5.0 / 12.0
-        w[-2] += 2.0 / 3.0
-        w[-3] -= 1.0 / 12.0
-    return dt * jnp.sum(y * jnp.asarray(w), axis=-1)

@@ -191,7 +191,7 @@ def test_bad_input_names_parameter(kwargs, name):
         optimize_four_level(**({"objective": "ratio"} | kwargs), progress=None)
 
 
-def test_bad_input_elsewhere():
+def test_bad_input_elsewhere(capsys):
     from qbjax.cli import main
 
     with pytest.raises(ValueError, match="objective"):
@@ -200,7 +200,8 @@ def test_bad_input_elsewhere():
         grid_best(points=2, conventions="printed", progress=None)
     with pytest.raises(SystemExit):
         main(["optimize", "four-level", "--objective", "power"])
-    with pytest.raises(SystemExit, match="starts"):
+    with pytest.raises(SystemExit) as exit_info:  # one line on stderr naming the option, exit status 2
         main(["optimize", "four-level", "--starts", "0"])
+    assert exit_info.value.code == 2 and "--starts must be >= 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["optimize", "no-such-target"])
