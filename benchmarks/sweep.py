@@ -3,7 +3,7 @@
 For each conventions (default: physical, then published) it runs :func:`qbjax.sweep.run_sweep` into a
 fresh directory (compile, compute and the Parquet writes, every column) and reports the wall time,
 configurations/s and the peak resident memory of this process (``resource.getrusage``); then the
-SPEC-4.1 filter counts.  The paper's method (``benchmarks/four_level.py``: NumPy, one configuration at
+paper-000 filter counts.  The paper's method (``benchmarks/four_level.py``: NumPy, one configuration at
 a time, eigenvalues on a finite-difference stencil) runs on a seeded sample of grid configurations;
 its time is extrapolated to the full grid and compared (ratio), and its values are checked against the
 sweep's on that sample.  Prints the lines to paste into ``benchmarks/RESULTS.md`` (section ``## sweep``).

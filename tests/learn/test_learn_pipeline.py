@@ -15,7 +15,7 @@ TINY = {"size": 600, "trials": 1, "search_rows": 300, "max_epochs": 5, "patience
 
 @pytest.fixture(scope="module")
 def tiny_grid(tmp_path_factory):
-    """A filtered 3^7 = 2,187-configuration physical grid in the dataset layout (SPEC filter rules)."""
+    """A filtered 3^7 = 2,187-configuration physical grid in the dataset layout (the paper-000 filter rules)."""
     return write_grid_dataset(tmp_path_factory.mktemp("grid") / "physical", points=3, conventions="physical")
 
 

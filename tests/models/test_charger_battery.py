@@ -1,7 +1,7 @@
 """ChargerBattery (paper 004): numerical evolution against the paper's closed forms.
 
 References: the formulas are transcribed here directly from the paper (Downing & Ukhtary, "Charging
-a quantum battery from the Bloch sphere"), with the errata of SPEC section 4.5; the constants come
+a quantum battery from the Bloch sphere"), with the errata stated in ``qbjax.models.charger_battery``; the constants come
 from scipy.optimize.brentq on the paper's transcendental equations.
 """
 
@@ -73,7 +73,7 @@ def test_closed_form_module_matches_paper_transcription():
 
 
 def test_errata_moments_carry_factor_minus_i():
-    """SPEC 4.5 errata of Eqs. (24) and (28): <sa^dag sb> = -(i/2) s2 sin(2Jt),
+    """The errata of Eqs. (24) and (28): <sa^dag sb> = -(i/2) s2 sin(2Jt),
     <sb> = -(i/2) e^{i phi} sin(theta) sin(Jt) e^{-i w t}."""
     theta, phi, J, w = 1.1, 0.4, 0.9, 1.3
     m = qb.models.ChargerBattery(theta, phi=phi, J=J, omega_b=w)
@@ -124,7 +124,7 @@ def test_optimal_times_lossless():
 
 
 def test_approximations_43_45_max_error():
-    """SPEC 4.5: independently measured max errors 5.4e-3/J (Eq. 43) and 1.8e-2 w_b J (Eq. 45)."""
+    """The paper's approximations, independently measured: max errors 5.4e-3/J (Eq. 43) and 1.8e-2 w_b J (Eq. 45)."""
     thetas = jnp.linspace(0.05, np.pi, 60)
     opts = [qb.models.ChargerBattery(th).optimal_times(n_grid=801) for th in thetas]
     opt = {k: np.array([o[k] for o in opts]) for k in opts[0]}

@@ -1,7 +1,8 @@
 """FourLevelBattery (paper 000) against independent references.
 
 Where the references come from (never from the code under test):
-* the generator entries are re-typed below (``np_generator``) from SPEC section 4.1 (physical) and from
+* the generator entries are re-typed below (``np_generator``) from the corrected generator of the
+  paper's Eq. (1) (physical: the errata stated in ``qbjax.models.four_level``) and from
   the paper's printed Eq. (1) (published), in plain NumPy;
 * steady states: NumPy SVD null space (physical) / NumPy ``eig`` (published);
 * cumulants: the paper's method in NumPy (the eigenvalue of L(lam) that tends to 0, high-order
@@ -34,7 +35,7 @@ def nbe(w, T):
 
 
 def np_generator(lam, T_c, T_h, T_l, p_c, p_h, tau, eps, eps_b, eps_a, r=1.0, g=1.0, conv="physical"):
-    """SPEC 4.1 matrix (physical) or the paper's Eq. (1) as printed (published), re-typed here."""
+    """The corrected Eq. (1) matrix (physical) or the paper's Eq. (1) as printed (published), re-typed here."""
     nh, nc, nl = nbe(eps_a - eps, T_h), nbe(eps_b - eps, T_c), nbe(eps_a - eps_b, T_l)
     th, tc, tl = 1 + nh, 1 + nc, 1 + nl
     G12 = r * (p_h * nh + p_c * nc) / 2
@@ -351,7 +352,7 @@ def test_gradients_match_finite_differences():
 
 def test_vmap_equals_loop(feats):
     # four_level_features is jit(vmap(...)) over the 36 configurations; compare with a Python loop
-    # over the model (ratio and C_i only where their denominators are not ~0, SPEC 4.1 filters)
+    # over the model (ratio and C_i only where their denominators are not ~0, the dataset filters)
     for i in range(0, N_CFG, 3):
         loop = qb.models.FourLevelBattery(*row(CFG, i)).features()
         for key in FEATURES:

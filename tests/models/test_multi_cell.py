@@ -1,9 +1,9 @@
 """Tests of qbjax.models.MultiCellBattery (issue 8, paper 001).
 
 Every reference value is computed here, independently of qbjax:
-* ``_ref_lindblad``: the global secular master equation of SPEC 4.2 built by hand with QuTiP objects
+* ``_ref_lindblad``: the global secular master equation of the paper's Eqs. (4)-(6) built by hand with QuTiP objects
   (``qt.tensor`` of Pauli matrices; Bohr frequencies grouped by Python-side rounding; QuTiP's
-  ``steadystate``), following the paper's Eqs. (4)-(6) with the SPEC 4.2 lowering-operator erratum;
+  ``steadystate``), with the lowering-operator erratum (A_i(w) lowers the energy; the paper prints a raising one);
 * ``_ref_bloch_redfield``: QuTiP's Bloch-Redfield tensor (``qt.bloch_redfield_tensor``, secular cutoff
   1e-6) with the Ohmic spectrum S(w) = kappa w (1 + n(w)), S(-w) = kappa w n(w), then ``steadystate``;
 * Gibbs states exp(-H/T)/Z from SciPy's ``expm`` of the test's own Hamiltonian;
@@ -53,7 +53,7 @@ def _nbar(w, T):
 
 def _ref_collapse(omega, coupling, T, kappa=1.0):
     """Per bath: the list of collapse operators sqrt(rate) A_i(w), sqrt(rate) A_i(w)^dag (paper Eq. 5,
-    lowering A_i(w) per SPEC 4.2 erratum), grouping equal Bohr frequencies by rounding to 1e-9."""
+    lowering A_i(w), the erratum of Eq. (5)), grouping equal Bohr frequencies by rounding to 1e-9."""
     n = len(omega)
     H = _ref_hamiltonian(omega, coupling)
     E = np.real(H.diag())
@@ -186,7 +186,7 @@ def test_liouvillian_action_vs_qutip_with_degenerate_grouping():
 
 
 def test_paper_points_two_cell_spec_facts():
-    # SPEC 4.2 (independent solver): zero at lam_LR = 0.1, ~0.04 at lam_LR = 1.2 (T_L = 2, T_R = 0)
+    # independent solver (the reference master equation above): zero at lam_LR = 0.1, ~0.04 at lam_LR = 1.2 (T_L = 2, T_R = 0)
     for lam, T in ((0.1, (2.0, 0.0)), (1.2, (2.0, 0.0)), (1.2, (0.3, 1.7))):
         c = [[0, lam], [lam, 0]]
         ref = _ref_lindblad([1.0, 1.0], c, list(T))

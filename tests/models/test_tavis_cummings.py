@@ -2,7 +2,7 @@
 
 References, all independent of qbjax's numerics:
 * QuTiP: ``qt.jmat``/``qt.destroy`` operators, ``qt.liouvillian`` with the time-dependent rates of
-  SPEC 4.4 evaluated by hand, ``qt.mesolve`` (tight tolerances) with ``QobjEvo`` collapse operators;
+  the paper's equations evaluated by hand, ``qt.mesolve`` (tight tolerances) with ``QobjEvo`` collapse operators;
   ergotropy of ``ptrace(0)`` by NumPy ``eigvalsh`` (physical) and the paper's functional
   ``max(0, expect(H_B_total.ptrace(0), rho_B) - passive)`` (published), BLP by ``numpy.gradient`` and
   ``scipy.integrate.simpson`` exactly as the paper's appendix code;

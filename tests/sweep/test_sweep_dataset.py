@@ -108,7 +108,7 @@ def test_resume_of_complete_sweep_recomputes_nothing(ref, tmp_path):
 
 
 def _rule_counts_numpy(t: pa.Table):
-    """SPEC 4.1 rules written out independently: non-finite (outside the quotients), E0, |j0_i|."""
+    """The paper-000 dataset filters written out independently: non-finite (outside the quotients), E0, |j0_i|."""
     cols = {c: t.column(c).to_numpy() for c in t.column_names}
     base = [c for c in cols if c not in ("ratio", "C1", "C2", "C3", "C4", "config_id")]
     finite = np.all(np.stack([np.isfinite(cols[c]) for c in base]), axis=0)
