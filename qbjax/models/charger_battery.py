@@ -30,7 +30,7 @@ from .._ergotropy import antiergotropy, capacity, energy, ergotropy, passive_ene
 from .._roots import bisect, grid_argmax
 from .._states import concurrence as _concurrence
 from .._states import partial_trace
-from .._validate import Constraint, as_float, as_int, checks, enforce, finite_rules, is_concrete, nonnegative
+from .._validate import Constraint, as_float, as_int, checks, enforce, finite, finite_rules, is_concrete, nonnegative
 from ._protocol import AbstractLindbladBattery, align
 
 _SIGMA = np.array([[0.0, 1.0], [0.0, 0.0]])  # |0><1|: lowers |1> (excited) to |0>
@@ -59,7 +59,8 @@ class ChargerBattery(AbstractLindbladBattery):
     omega_b: jax.Array = eqx.field(default=1.0, converter=_field("omega_b"))
     gamma: jax.Array = eqx.field(default=0.0, converter=_field("gamma"))
 
-    constraints: ClassVar = (nonnegative("J", "charger-battery coupling"), nonnegative("gamma", "charger decay rate"))
+    constraints: ClassVar = (nonnegative("J", "charger-battery coupling"), nonnegative("gamma", "charger decay rate"),
+                             *(finite(f) for f in ("theta", "phi", "J", "omega_b", "gamma")))
     evolve_tolerances: ClassVar = {"rtol": 1e-10, "atol": 1e-12}
 
     # -- operators -------------------------------------------------------------------------------

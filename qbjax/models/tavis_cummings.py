@@ -79,7 +79,7 @@ import numpy as np
 
 from typing import ClassVar
 
-from .._validate import as_float, as_int, check_times, checks, finite_rules, nonnegative
+from .._validate import as_float, as_int, check_times, checks, finite, finite_rules, nonnegative
 from ._dicke_cavity import (TRUNCATION_MODES, cavity_message, check_start, from_sector, operator_rhs,
                             published_blp, published_ergotropy, sector_rhs, to_sector)
 from ._protocol import AbstractBattery, align
@@ -133,7 +133,8 @@ class TavisCummingsBattery(AbstractBattery):
     on_truncation: str = eqx.field(default="raise", static=True)
 
     constraints: ClassVar = tuple(nonnegative(f, "a rate or a photon number") for f in ("gamma0", "lam", "n0",
-                                                                                         "gamma_phi"))
+                                                                                         "gamma_phi")) + \
+        tuple(finite(f) for f in ("detuning", "gamma0", "g", "omega_b", "lam", "n0", "Omega", "gamma_phi"))
 
     def __check_init__(self):
         if isinstance(self.n_qubits, bool) or not isinstance(self.n_qubits, (int, np.integer)) or self.n_qubits < 1:

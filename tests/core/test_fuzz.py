@@ -287,13 +287,18 @@ def test_fuzz_liouvillian(seed, mode, h_defect, rate):
 
 @pytest.mark.slow
 def test_fuzz_ten_thousand(tmp_path):
-    """The same properties with ten thousand cases in all (run with -m slow)."""
+    """The same properties with ten thousand cases in all (run with -m slow): 1,250 per core property
+    here and 300 per model in ``tests/models/test_model_fuzz.py``."""
     import subprocess
     import sys
+    from pathlib import Path
 
-    env = dict(os.environ, QBJAX_FUZZ_EXAMPLES="1250", QBJAX_FUZZ_REPORT=str(tmp_path / "fuzz.json"))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-m", "not slow"],
-                          env=env, capture_output=True, text=True)
+    report = tmp_path / "fuzz.json"
+    env = dict(os.environ, QBJAX_FUZZ_EXAMPLES="1250", QBJAX_FUZZ_MODEL_EXAMPLES="300", QBJAX_FUZZ_REPORT=str(report))
+    models = Path(__file__).parents[1] / "models" / "test_model_fuzz.py"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, str(models),
+                           "-m", "not slow"], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    counts = json.loads((tmp_path / "fuzz.json").read_text())
+    counts = {**json.loads(report.read_text()), **json.loads(Path(str(report) + ".models.json").read_text())}
+    print(json.dumps(counts, indent=1, sort_keys=True))
     assert sum(sum(v.values()) for v in counts.values()) >= 10_000
