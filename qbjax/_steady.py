@@ -33,7 +33,9 @@ def null_vector(G, t, *, row: int | None = None, name: str = "generator", valida
     scale, so ``null_vector(c G, t) == null_vector(G, t)`` for every representable c > 0).  With
     ``validate`` (default), G must be finite and trace preserving (max|t^T G| <= 1e-6 max|G|): a NaN in
     the replaced row would otherwise vanish from the result.  A non-unique null vector raises (see the
-    module docstring).  ``name`` and ``what`` name G and t in the messages.  ``method``: the linear
+    module docstring), or, with validation switched off (``qb.set_validation(False)``), gives NaN
+    for the singular members (no host callback in the program).  ``name`` and ``what`` name G and t
+    in the messages.  ``method``: the linear
     solver, ``"auto"`` (the unrolled elimination of :mod:`qbjax._linalg` for n <= 8, LAPACK above),
     ``"unrolled"`` or ``"lapack"``.
     """
@@ -60,6 +62,8 @@ def null_vector(G, t, *, row: int | None = None, name: str = "generator", valida
     eps = jnp.finfo(jnp.real(jnp.zeros((), dtype)).dtype).eps
     pivots = fact.pivots_abs.min(axis=-1)
     singular = pivots <= 64 * n * eps * jnp.abs(A).max(axis=(-1, -2))
+    if not validation_enabled():  # no host callback: a singular member is NaN, not an error
+        return jnp.where(singular[..., None], jnp.nan, x)
     return eqx.error_if(
         x,
         jnp.any(singular) | ~jnp.all(jnp.isfinite(x)),
