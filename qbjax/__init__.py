@@ -35,6 +35,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "destroy": "._states",
     "dicke_operators": "._states",
     "dissipator": "._superop",
+    "enable_compilation_cache": "._cache",
     "energy": "._ergotropy",
     "ergotropy": "._ergotropy",
     "evolve": "._evolve",
