@@ -7,92 +7,57 @@ The public API is flat: battery functionals (``qb.ergotropy``, ``qb.capacity``, 
 operators (``qb.basis``, ``qb.destroy``, ``qb.tensor``, ``qb.wigner``, ...), superoperators
 (``qb.liouvillian``, ``qb.spre``, ``qb.sprepost``, ...), solvers (``qb.steady_state``, ``qb.evolve``,
 ``qb.cumulants``) and the models (``qb.models``, with the battery protocol ``qb.AbstractBattery``).
-The implementation lives in private modules (``qbjax._ergotropy``, ``qbjax._evolve``, ...).
+The implementation lives in private modules (``qbjax._ergotropy``, ``qbjax._evolve``, ...), loaded on
+first use of a name (so ``import qbjax`` and ``qbjax --help`` are fast; JAX is imported when a name
+that needs it is first used).
 """
 
 from ._precision import _init_from_environment
 
 _init_from_environment()
 
-from . import models  # noqa: E402
-from ._ergotropy import (  # noqa: E402
-    active_energy,
-    antiergotropy,
-    capacity,
-    energy,
-    ergotropy,
-    passive_energy,
-)
-from ._evolve import evolve, propagate  # noqa: E402
-from ._fcs import cumulants  # noqa: E402
-from ._precision import get_precision, set_precision  # noqa: E402
-from ._states import (  # noqa: E402
-    basis,
-    concurrence,
-    destroy,
-    dicke_operators,
-    ket2dm,
-    partial_trace,
-    purity,
-    tensor,
-    trace_distance,
-    wigner,
-)
-from ._steady import steady_state  # noqa: E402
-from ._superop import (  # noqa: E402
-    commutator_superop,
-    dissipator,
-    liouvillian,
-    spost,
-    spre,
-    sprepost,
-    trace_vector,
-    unvec,
-    vec,
-)
-from ._thermal import bose_einstein  # noqa: E402
-from ._validate import set_validation, validation_enabled  # noqa: E402
-from .models import AbstractBattery, AbstractLindbladBattery  # noqa: E402
+from ._lazy import attach  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AbstractBattery",
-    "AbstractLindbladBattery",
-    "__version__",
-    "active_energy",
-    "antiergotropy",
-    "basis",
-    "bose_einstein",
-    "capacity",
-    "commutator_superop",
-    "concurrence",
-    "cumulants",
-    "destroy",
-    "dicke_operators",
-    "dissipator",
-    "energy",
-    "ergotropy",
-    "evolve",
-    "get_precision",
-    "ket2dm",
-    "liouvillian",
-    "models",
-    "partial_trace",
-    "passive_energy",
-    "propagate",
-    "purity",
-    "set_precision",
-    "set_validation",
-    "spost",
-    "spre",
-    "sprepost",
-    "steady_state",
-    "tensor",
-    "trace_distance",
-    "trace_vector",
-    "unvec",
-    "vec",
-    "validation_enabled",
-    "wigner",
-]
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "models": ".models",
+    "AbstractBattery": ".models",
+    "AbstractLindbladBattery": ".models",
+    "active_energy": "._ergotropy",
+    "antiergotropy": "._ergotropy",
+    "basis": "._states",
+    "bose_einstein": "._thermal",
+    "capacity": "._ergotropy",
+    "commutator_superop": "._superop",
+    "concurrence": "._states",
+    "cumulants": "._fcs",
+    "destroy": "._states",
+    "dicke_operators": "._states",
+    "dissipator": "._superop",
+    "enable_compilation_cache": "._cache",
+    "energy": "._ergotropy",
+    "ergotropy": "._ergotropy",
+    "evolve": "._evolve",
+    "get_precision": "._precision",
+    "ket2dm": "._states",
+    "liouvillian": "._superop",
+    "partial_trace": "._states",
+    "passive_energy": "._ergotropy",
+    "propagate": "._evolve",
+    "purity": "._states",
+    "set_precision": "._precision",
+    "set_validation": "._validate",
+    "spost": "._superop",
+    "spre": "._superop",
+    "sprepost": "._superop",
+    "steady_state": "._steady",
+    "tensor": "._states",
+    "trace_distance": "._states",
+    "trace_vector": "._superop",
+    "unvec": "._superop",
+    "validation_enabled": "._validate",
+    "vec": "._superop",
+    "wigner": "._states",
+})
+__all__ = [*__all__, "__version__"]

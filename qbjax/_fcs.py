@@ -10,7 +10,8 @@ R = (L0 - s0 - P)^{-1} (1 - P), and L^(m) = d^m L / d lam^m at 0 (nested forward
     |0^(n)>> = R sum_{m=1..n} C(n, m) (j^(m) - L^(m)) |0^(n-m)>>,      |0^(0)>> = |0>>
 
 (Flindt, Novotny, Braggio, Jauho, PRB 82, 155407 (2010)).  No finite differences, no non-symmetric
-eigensolver: one LU factorisation of L0 - s0 - P and order + 1 derivative matrices.  Batched over
+eigensolver: one LU factorisation of L0 - s0 - P (unrolled without LAPACK for m <= 8) and order + 1 derivative
+matrices.  Batched over
 leading dimensions and differentiable.
 """
 
@@ -21,8 +22,8 @@ from math import comb
 
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 
+from ._linalg import lu, lu_solve
 from ._steady import null_vector
 from ._superop import trace_vector
 from ._validate import as_int, check_finite, validation_enabled
@@ -37,7 +38,7 @@ def generator_derivatives(generator: Callable, order: int, lam0=0.0):
     return [f(lam0) for f in fs]
 
 
-def cumulants_from_derivatives(derivs, right, left, s0=0.0):
+def cumulants_from_derivatives(derivs, right, left, s0=0.0, method: str = "auto"):
     """Rayleigh-Schroedinger cumulants j^(1..n) from derivative matrices and an eigen-triple.
 
     Args:
@@ -45,6 +46,8 @@ def cumulants_from_derivatives(derivs, right, left, s0=0.0):
         right: right eigenvector |0>> of L0 for ``s0``, (..., m).
         left: left eigenvector <<1| of L0 for ``s0``, (..., m) or (m,), normalised <<1|0>> = 1.
         s0: the eigenvalue (0 for a trace-preserving generator).
+        method: the linear solver for the resolvent, as in :func:`qbjax._steady.null_vector`
+            ("auto": unrolled elimination for m <= 8, LAPACK above).
 
     Returns:
         (..., n) cumulant rates.  Real when all inputs are real.
@@ -59,14 +62,14 @@ def cumulants_from_derivatives(derivs, right, left, s0=0.0):
     P = right[..., :, None] * left[..., None, :]
     eye = jnp.eye(m, dtype=dtype)
     M = L0.astype(dtype) - s0[..., None, None] * eye - P
-    lu = jsl.lu_factor(M)
+    fact = lu(M, method)
 
     def dot_left(v):
         return jnp.sum(left * v, axis=-1)
 
     def apply_R(v):
         v = v - right * dot_left(v)[..., None]  # (1 - P) v
-        return jsl.lu_solve(lu, v[..., None])[..., 0]
+        return lu_solve(fact, v)
 
     states = [right]
     js = []

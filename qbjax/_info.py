@@ -6,8 +6,6 @@ import importlib.metadata as md
 import platform
 import sys
 
-import jax
-
 from ._precision import get_precision
 
 _PACKAGES = ("qbjax", "jax", "jaxlib", "equinox", "diffrax", "optax", "flax", "numpy", "scipy",
@@ -25,11 +23,15 @@ def versions() -> dict:
 
 
 def devices() -> list[str]:
+    import jax
+
     return [f"{d.platform}:{d.id} ({getattr(d, 'device_kind', d.platform)})" for d in jax.devices()]
 
 
 def environment() -> dict:
     """Versions, JAX backend and devices, precision, machine."""
+    import jax
+
     return {
         "versions": versions(),
         "backend": jax.default_backend(),

@@ -9,9 +9,7 @@ their dtype, so switch before building models.
 from __future__ import annotations
 
 import os
-
-import jax
-import jax.numpy as jnp
+import sys
 
 _VALID = ("double", "single")
 
@@ -20,22 +18,40 @@ def set_precision(precision: str) -> None:
     """Select ``"double"`` (float64/complex128, the default) or ``"single"`` (float32/complex64)."""
     if precision not in _VALID:
         raise ValueError(f"precision must be one of {_VALID}, got {precision!r}")
+    import jax
+
     jax.config.update("jax_enable_x64", precision == "double")
 
 
 def get_precision() -> str:
     """The precision in force: ``"double"`` or ``"single"``."""
+    import jax
+
     return "double" if jax.config.read("jax_enable_x64") else "single"
 
 
 def real_dtype():
+    import jax.numpy as jnp
+
     return jnp.float64 if get_precision() == "double" else jnp.float32
 
 
 def complex_dtype():
+    import jax.numpy as jnp
+
     return jnp.complex128 if get_precision() == "double" else jnp.complex64
 
 
 def _init_from_environment() -> None:
+    """Apply ``QBJAX_PRECISION`` (default double) without importing JAX when it is not loaded yet.
+
+    If JAX is already imported, its configuration is updated.  Otherwise the choice goes into the
+    environment variable ``JAX_ENABLE_X64``, which JAX reads when it is first imported (so that
+    ``import qbjax`` stays fast); it is inherited by child processes, as ``QBJAX_PRECISION`` is.
+    """
     choice = os.environ.get("QBJAX_PRECISION", "double").strip().lower()
-    set_precision(choice if choice in _VALID else "double")
+    choice = choice if choice in _VALID else "double"
+    if "jax" in sys.modules:
+        set_precision(choice)
+    else:
+        os.environ["JAX_ENABLE_X64"] = "1" if choice == "double" else "0"

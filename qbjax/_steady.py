@@ -6,8 +6,9 @@ For a generator G (n x n) with a trace functional t (t^T G = 0), the steady stat
 
 Because t^T G = 0, the row i of G with t_i != 0 is a linear combination of the others; replacing it by
 t^T and the right-hand side by e_i gives a square, generically non-singular system.  This is one LU
-solve: batched (leading dimensions), GPU friendly and differentiable (implicit-function gradients
-through ``jnp.linalg.solve``).  A non-unique steady state makes the system singular; the result is
+solve: batched (leading dimensions), GPU friendly and differentiable.  Small systems (n <= 8: the
+generators of qubits, qutrits and the four-level battery) use the unrolled batch-last elimination
+of :mod:`qbjax._linalg`, larger ones LAPACK.  A non-unique steady state makes the system singular; the result is
 then non-finite and an error is raised (``eqx.error_if`` inside ``jit``).
 """
 
@@ -16,15 +17,15 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 import numpy as np
 
 from ._validate import check_generator, check_square, is_concrete, validation_enabled
+from ._linalg import lu, lu_solve
 from ._superop import trace_vector, unvec
 
 
 def null_vector(G, t, *, row: int | None = None, name: str = "generator", validate: bool = True,
-                what: str = "the given trace functional"):
+                what: str = "the given trace functional", method: str = "auto"):
     """Solve G x = 0 with t^T x = 1 for generators G of shape (..., n, n) and t of shape (n,).
 
     ``row`` is the equation replaced by the constraint (default: the first index where t != 0).  The
@@ -32,7 +33,11 @@ def null_vector(G, t, *, row: int | None = None, name: str = "generator", valida
     scale, so ``null_vector(c G, t) == null_vector(G, t)`` for every representable c > 0).  With
     ``validate`` (default), G must be finite and trace preserving (max|t^T G| <= 1e-6 max|G|): a NaN in
     the replaced row would otherwise vanish from the result.  A non-unique null vector raises (see the
-    module docstring).  ``name`` and ``what`` name G and t in the messages.
+    module docstring), or, with validation switched off (``qb.set_validation(False)``), gives NaN
+    for the singular members (no host callback in the program).  ``name`` and ``what`` name G and t
+    in the messages.  ``method``: the linear
+    solver, ``"auto"`` (the unrolled elimination of :mod:`qbjax._linalg` for n <= 8, LAPACK above),
+    ``"unrolled"`` or ``"lapack"``.
     """
     G = check_square(jnp.asarray(G), name)
     t = jnp.asarray(t)
@@ -48,15 +53,17 @@ def null_vector(G, t, *, row: int | None = None, name: str = "generator", valida
     scale = jnp.where(scale > 0, scale, 1.0)[..., None, None]
     A = (G / scale).astype(dtype).at[..., row, :].set(t.astype(dtype))
     b = jnp.zeros(G.shape[:-1], dtype=dtype).at[..., row].set(1.0)
-    lu, piv = jsl.lu_factor(A)
-    x = jsl.lu_solve((lu, piv), b[..., None])[..., 0]
+    fact = lu(A, method)
+    x = lu_solve(fact, b)
     # A non-unique steady state makes A singular; in floating point (e.g. a degenerate generator
     # written in a rotated basis) partial-pivoting LU then shows a pivot at round-off level instead
     # of an exact zero, and the solve returns a finite but arbitrary vector.  Flag pivots below
     # 64 n eps max|A| (unique steady states of physical generators sit many orders above).
     eps = jnp.finfo(jnp.real(jnp.zeros((), dtype)).dtype).eps
-    pivots = jnp.abs(jnp.diagonal(lu, axis1=-2, axis2=-1)).min(axis=-1)
+    pivots = fact.pivots_abs.min(axis=-1)
     singular = pivots <= 64 * n * eps * jnp.abs(A).max(axis=(-1, -2))
+    if not validation_enabled():  # no host callback: a singular member is NaN, not an error
+        return jnp.where(singular[..., None], jnp.nan, x)
     return eqx.error_if(
         x,
         jnp.any(singular) | ~jnp.all(jnp.isfinite(x)),
@@ -64,13 +71,14 @@ def null_vector(G, t, *, row: int | None = None, name: str = "generator", valida
     )
 
 
-def steady_state(L, *, validate: bool = True):
+def steady_state(L, *, validate: bool = True, method: str = "auto"):
     """Steady state rho_ss (..., d, d) of a Lindblad superoperator L (..., d^2, d^2): L vec(rho_ss) = 0.
 
     Returns a Hermitian, unit-trace density matrix (Hermitian part taken to remove round-off).  L
     must be finite and trace preserving (``ValueError`` naming L; ``eqx.error_if`` when traced;
     ``validate=False`` skips these checks), and its steady state unique (otherwise an error:
-    "singular system").  Invariant under L -> c L for any representable c > 0.
+    "singular system").  Invariant under L -> c L for any representable c > 0.  ``method``: the
+    linear solver (see :func:`null_vector`; "auto" is unrolled for d^2 <= 8, i.e. a qubit).
     """
     L = check_square(jnp.asarray(L), "L")
     n = L.shape[-1]
@@ -78,6 +86,6 @@ def steady_state(L, *, validate: bool = True):
     if d * d != n:
         raise ValueError(f"L must be a (d^2, d^2) superoperator; got shape {L.shape}")
     x = null_vector(L, trace_vector(d, dtype=jnp.result_type(L.dtype, complex)), row=0, name="L",
-                    validate=validate and validation_enabled(), what="vec(identity)")
+                    validate=validate and validation_enabled(), what="vec(identity)", method=method)
     rho = unvec(x, d)
     return 0.5 * (rho + jnp.conj(jnp.swapaxes(rho, -1, -2)))

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from ._cache import enable_compilation_cache
 from ._runs import default_out, write_manifest
 
 
@@ -62,6 +63,8 @@ truncation that leaks) is refused: one line on stderr, 'qbjax COMMAND: error: ME
 status 2, and a run directory the command created and left empty is removed.
 --debug (before COMMAND) or the environment variable QBJAX_DEBUG=1 re-raises such an error with its
 traceback.
+Compiled programs are kept in JAX's persistent compilation cache, per user: $QBJAX_CACHE_DIR, else
+$XDG_CACHE_HOME/qbjax/jax (default ~/.cache/qbjax/jax); QBJAX_CACHE=0 switches it off.
 """
 
 
@@ -148,6 +151,8 @@ def main(argv=None) -> int:
     name = " ".join(["qbjax"] + [v for v in (args.command, getattr(args, "target", None)) if v])
     created = _created_dirs(args)
     status = 1
+    if args.command != "info":
+        enable_compilation_cache()
     try:
         status = args.func(args)
         return status

@@ -20,10 +20,17 @@ One concept a module:
     >>> res["tables"]["f_C"]["MLP"]["mcc"]                      # doctest: +SKIP
 """
 
-from .labels import LabelModel, fit_labels, kmeans_1d, silhouette_1d
-from .mappings import MAPPINGS
-from .pipeline import LearnOptions, learn
-from .split import GROUP_KEYS, group_ids, group_split
+from .._lazy import attach
 
-__all__ = ["GROUP_KEYS", "MAPPINGS", "LabelModel", "LearnOptions", "fit_labels", "group_ids", "group_split",
-           "kmeans_1d", "learn", "silhouette_1d"]
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "GROUP_KEYS": ".split",
+    "LabelModel": ".labels",
+    "LearnOptions": ".pipeline",
+    "MAPPINGS": ".mappings",
+    "fit_labels": ".labels",
+    "group_ids": ".split",
+    "group_split": ".split",
+    "kmeans_1d": ".labels",
+    "learn": ".pipeline",
+    "silhouette_1d": ".labels",
+})

@@ -75,7 +75,7 @@ from .._ergotropy import ergotropy as _ergotropy
 from .._evolve import propagate
 from .._fcs import cumulants as _cumulants
 from .._steady import null_vector
-from .._validate import (above, as_float, as_int, check_times, checks, enforce, finite, finite_rules, nonnegative,
+from .._validate import (above, as_float, set_validation, as_int, check_times, checks, enforce, finite, finite_rules, nonnegative,
                          positive, state_tolerance, unit_interval)
 from ._four_level_equations import (
     PARAMETERS,
@@ -391,6 +391,9 @@ def four_level_features(params: dict, conventions: str = "physical", order: int 
         conventions: ``"physical"`` or ``"published"``.
         order: number of cumulants (4 for the dataset).
         validate: check the parameters (concrete values: ``ValueError`` naming the parameter).
+            ``False`` (the sweep, whose grid is checked before it is compiled) builds a program
+            without host callbacks, where a configuration without a unique steady state gets NaN
+            columns (which the dataset filter removes) instead of an error.
 
     Returns:
         dict column -> array (float64 by default), keys :data:`FEATURES`.
@@ -408,5 +411,9 @@ def four_level_features(params: dict, conventions: str = "physical", order: int 
         p = enforce(p, CONSTRAINTS)
     shape = jnp.broadcast_shapes(*(v.shape for v in p.values()))
     flat = {k: jnp.broadcast_to(v, shape).reshape(-1) for k, v in p.items()}
-    out = _features_batched(flat, conventions, order)
+    if validate:
+        out = _features_batched(flat, conventions, order)
+    else:  # no host callback in the program (a sweep step): a singular member gives NaN columns
+        with set_validation(False):
+            out = _features_batched(flat, conventions, order)
     return {k: v.reshape(shape) for k, v in out.items()}

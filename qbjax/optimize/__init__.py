@@ -13,9 +13,12 @@ Modules, one concept each:
 * :mod:`~qbjax.optimize.cli`: ``qbjax optimize micromaser`` and ``qbjax optimize four-level``.
 """
 
-from .box import Box
-from .four_level import optimize_four_level
-from .grid import grid_best
-from .micromaser import G_PAPER, optimize_micromaser
+from .._lazy import attach
 
-__all__ = ["G_PAPER", "Box", "grid_best", "optimize_four_level", "optimize_micromaser"]
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "Box": ".box",
+    "G_PAPER": ".defaults",
+    "grid_best": ".grid",
+    "optimize_four_level": ".four_level",
+    "optimize_micromaser": ".micromaser",
+})

@@ -141,9 +141,7 @@ def _common(p, defaults: dict, steps_help: str) -> None:
 
 def register(subparsers) -> None:
     """Add ``qbjax optimize micromaser`` and ``qbjax optimize four-level`` to the CLI."""
-    from ..models.four_level import CONVENTIONS
-    from .four_level import E0_MIN, J0_MIN, OBJECTIVES
-    from .micromaser import G_PAPER
+    from .defaults import CONVENTIONS, E0_MIN, G_PAPER, J0_MIN, OBJECTIVES
 
     p = subparsers.add_parser("optimize", help="optimise charging protocols and battery designs (Optax, exact "
                                                "gradients)")

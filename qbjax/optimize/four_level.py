@@ -86,6 +86,7 @@ from ..models.four_level import (
 )
 from ..sweep.filter import filter_masks
 from .box import Box
+from .defaults import E0_MIN, J0_MIN, OBJECTIVES
 from .multistart import adam_ascent, evaluate
 
 __all__ = [
@@ -102,13 +103,8 @@ __all__ = [
     "to_box",
 ]
 
-#: figures of merit that can be maximised
-OBJECTIVES = ("ratio", "ergotropy", "C4")
 #: the nine box coordinates (the energies as eps and the two gaps)
 BOX_NAMES = ("T_c", "T_h", "T_l", "p_c", "p_h", "tau", "eps", "d1", "d2")
-#: default constraint thresholds (E0 >= E0_MIN for the ratio, |j0_4| >= J0_MIN for C4)
-E0_MIN = 1e-3
-J0_MIN = 1e-3
 #: penalty weight (violation cost in units of the objective's own scale)
 MU = 100.0
 #: a start must have E > START_MIN (ratio, ergotropy): E = 0 is flat, and round-off gives ~1e-16

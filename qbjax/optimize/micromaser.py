@@ -25,13 +25,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._runs import pyplot
+from .defaults import G_PAPER
 from ..models.micromaser import Micromaser
 from .box import Box
 from .multistart import lbfgs_minimise
 
 __all__ = ["G_PAPER", "MicromaserLoss", "optimize_micromaser", "plot_protocol"]
 
-G_PAPER = math.pi / math.sqrt(15.6)  # the paper's non-fine-tuned coupling
 _UNIT = Box(0.0, 1.0)
 
 

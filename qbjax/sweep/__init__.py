@@ -61,24 +61,21 @@ the same fingerprint), computes none, and marks the manifest complete.  An inter
 or devices.
 """
 
-from .filter import PAPER_COUNTS, RULES, filter_dataset
-from .grid import AXES, RANGES, config_ids_to_params, n_configs, table_one_axes
-from .run import run_sweep
-from .store import COLUMNS, DatasetError, PartError, StorageError, read_dataset
+from .._lazy import attach
 
-__all__ = [
-    "AXES",
-    "COLUMNS",
-    "PAPER_COUNTS",
-    "RANGES",
-    "RULES",
-    "DatasetError",
-    "PartError",
-    "StorageError",
-    "config_ids_to_params",
-    "filter_dataset",
-    "n_configs",
-    "read_dataset",
-    "run_sweep",
-    "table_one_axes",
-]
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "AXES": ".grid",
+    "COLUMNS": ".store",
+    "DatasetError": ".store",
+    "PAPER_COUNTS": ".filter",
+    "PartError": ".store",
+    "RANGES": ".grid",
+    "RULES": ".filter",
+    "StorageError": ".store",
+    "config_ids_to_params": ".grid",
+    "filter_dataset": ".filter",
+    "n_configs": ".grid",
+    "read_dataset": ".store",
+    "run_sweep": ".run",
+    "table_one_axes": ".grid",
+})

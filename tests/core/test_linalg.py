@@ -1,0 +1,99 @@
+"""The unrolled small-matrix elimination (``qbjax._linalg``) against NumPy's LAPACK solve, on random
+matrices, on the generator families qbjax builds and at vanishing pivots; gradients against central
+finite differences and against ``jnp.linalg.solve``."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import qbjax as qb
+from qbjax import _linalg
+from qbjax._steady import null_vector
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_unrolled_solve_matches_lapack(n, dtype):
+    rng = np.random.default_rng(n)
+    A = rng.normal(size=(200, n, n)).astype(dtype)
+    if dtype == np.complex128:
+        A = A + 1j * rng.normal(size=(200, n, n))
+    A += n * np.eye(n)  # well conditioned: agreement to round-off
+    b = rng.normal(size=(200, n)).astype(dtype)
+    x = _linalg.solve(A, b, method="unrolled")
+    np.testing.assert_allclose(x, np.linalg.solve(A, b[..., None])[..., 0], rtol=1e-12, atol=1e-13)
+
+
+def test_pivoting_takes_the_largest_entry():
+    A = np.array([[0.0, 1.0, 2.0], [1e-20, 3.0, 1.0], [4.0, 0.0, 1.0]])  # a zero leading entry
+    b = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(_linalg.solve(A, b, method="unrolled"), np.linalg.solve(A, b), rtol=1e-14)
+    fact = _linalg.lu(A, method="unrolled")
+    np.testing.assert_allclose(np.sort(fact.pivots_abs), np.sort(np.abs(np.diag(_lapack_u(A)))), rtol=1e-14)
+
+
+def _lapack_u(A):
+    import scipy.linalg as sla
+
+    return sla.lu(A)[2]
+
+
+def test_method_is_chosen_by_size():
+    assert _linalg.choose(8) == "unrolled" and _linalg.choose(9) == "lapack"
+    assert _linalg.choose(3, "lapack") == "lapack"
+    with pytest.raises(ValueError, match="method must be one of"):
+        _linalg.choose(3, "qr")
+
+
+def test_generator_families_steady_states():
+    # qubit Lindbladians (4x4, unrolled) and qutrit ones (9x9, LAPACK), both against the SVD null space
+    import scipy.linalg as sla
+
+    rng = np.random.default_rng(7)
+    for d in (2, 3):
+        for _ in range(20):
+            A = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+            H = A + A.conj().T
+            ops = rng.normal(size=(2, d, d)) + 1j * rng.normal(size=(2, d, d))
+            L = np.asarray(qb.liouvillian(H, ops))
+            v = sla.null_space(L)[:, 0].reshape(d, d)
+            for method in ("unrolled", "lapack"):
+                np.testing.assert_allclose(qb.steady_state(L, method=method), v / np.trace(v), atol=1e-12)
+    # a classical 5-state rate matrix (the four-level battery's shape): all-ones trace functional
+    W = rng.uniform(0.1, 2, size=(5, 5))
+    W -= np.diag(W.sum(axis=0))
+    p = np.asarray(null_vector(W, np.ones(5), method="unrolled"))
+    np.testing.assert_allclose(W @ p, 0, atol=1e-14)
+    np.testing.assert_allclose(p.sum(), 1, rtol=1e-14)
+
+
+def test_near_singular_generator_is_an_error_not_a_number():
+    # two decoupled qubits' populations: a 4-state rate matrix with two closed blocks (no unique
+    # steady state), then a tiny coupling eps between them: unique again
+    def W(eps):
+        return np.array([[-1, 1, eps, 0], [1, -1, 0, eps], [0, 0, -1 - eps, 1], [0, 0, 1, -1 - eps]], float)
+
+    for method in ("unrolled", "lapack"):
+        with pytest.raises(Exception, match="singular system"):
+            null_vector(W(0.0), np.ones(4), method=method)
+        p = np.asarray(null_vector(W(1e-6), np.ones(4), method=method))
+        np.testing.assert_allclose(W(1e-6) @ p, 0, atol=1e-12)
+
+
+def test_gradients_match_finite_differences_and_lapack():
+    rng = np.random.default_rng(11)
+    A = rng.normal(size=(5, 5)) + 5 * np.eye(5)
+    b = rng.normal(size=5)
+    f = lambda M: jnp.sum(jnp.sin(_linalg.solve(M, b, method="unrolled")))
+    g = jax.grad(f)(jnp.asarray(A))
+    np.testing.assert_allclose(g, jax.grad(lambda M: jnp.sum(jnp.sin(jnp.linalg.solve(M, b))))(A), rtol=1e-12)
+    E = rng.normal(size=(5, 5))
+    h = 1e-6
+    fd = (f(A + h * E) - f(A - h * E)) / (2 * h)
+    np.testing.assert_allclose(jnp.sum(g * E), fd, rtol=1e-7)
+    # a steady-state quantity through the unrolled path, w.r.t. a rate (closed form p_1 = g / (1 + g))
+    sm = np.array([[0.0, 1.0], [0.0, 0.0]])
+    p1 = lambda gam: jnp.real(qb.steady_state(qb.liouvillian(np.diag([0.0, 1.0]), [sm, sm.T],
+                                                             rates=jnp.stack([1.0, gam])), method="unrolled")[1, 1])
+    np.testing.assert_allclose(jax.grad(p1)(0.5), 1 / 1.5**2, rtol=1e-12)
