@@ -58,8 +58,10 @@ back to the full 4^n x 4^n Liouvillian (core ``steady_state``) at the level cros
 joined by a bath transition are degenerate and a population can mix with their coherence (the outputs
 there are the NaN / error above on either path).  The switch is made in Python when ``omega`` and
 ``coupling`` are concrete (also inside a ``vmap`` over temperatures only) and by ``lax.cond`` on the
-crossing flag when they are traced (a ``vmap`` over couplings then evaluates both branches).
-``steady="pauli"`` or ``"liouvillian"`` forces one solver; they agree to round-off (~1e-15).
+crossing flag when they are traced (a ``vmap`` over couplings then evaluates both branches, at about
+the Liouvillian's cost; ``steady="pauli"`` gives the same outputs there, NaN / error at the crossings
+included, at the rate equation's).  ``steady="pauli"`` or ``"liouvillian"`` forces one solver; they
+agree to round-off (~1e-15).
 
 The steady state does not depend on kappa (it scales the whole dissipator; kappa = 1 by default).
 Heat currents: J_i = Tr(H_S D_i[rho_ss]), D_i the dissipator of bath i; POSITIVE when energy flows FROM

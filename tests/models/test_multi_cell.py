@@ -555,3 +555,14 @@ def test_pauli_gradients_equal_full_path_and_finite_differences(n):
     fd = _fd(lambda v: np.asarray(f(jnp.asarray(v))), np.asarray(x), 1e-5).T
     np.testing.assert_allclose(jp, fd, rtol=1e-6, atol=1e-8)
     assert abs(jp[0]).max() > 1e-3  # a non-trivial ergotropy gradient
+
+
+def test_pauli_in_a_vmapped_scan_through_crossings():
+    # a vmap over the coupling (lam = 0.5: three equal cells at w = 2 lam) with the rate equation forced:
+    # the default's values, and NaN at the crossing as on the full Liouvillian
+    lam = jnp.array([0.3, 0.49, 0.5, 0.51, 1.2])
+    ones = jnp.ones_like(lam)
+    W = {s: jax.jit(jax.vmap(lambda a, b, c, l, s=s: three_cell(a, b, c, l, steady=s).steady_ergotropy(
+        degenerate="nan")))(1.3 * ones, ones, 0.2 * ones, lam) for s in ("auto", "pauli")}
+    assert np.isnan(np.asarray(W["pauli"])).tolist() == [False, False, True, False, False]
+    np.testing.assert_allclose(np.asarray(W["pauli"]), np.asarray(W["auto"]), atol=1e-13, rtol=0)
