@@ -18,10 +18,11 @@ secular master equation and its ergotropy.
   ``numpy.linalg.eigvalsh``; the ``--sample`` points split over the rounds (each round a different share).
   The time of ``steadystate`` alone is shown too.
 
-Timing: after one untimed call of each (imports, first-call set-up), ``--rounds`` rounds, each running qbjax, qbjax (Liouvillian), NumPy and QuTiP one after the other
-(interleaved, so the machine's load hits all alike); per-point times of the peers are extrapolated to the
-full grid (marked "extrap.").  Reported: the best round of each, the ratio of the bests and the median of
-the same-round ratios, and the load average (``os.getloadavg``) at the start and the end.
+Timing: after one untimed call of each (imports, first-call set-up), ``--rounds`` rounds, each running
+qbjax, qbjax (Liouvillian), NumPy and QuTiP one after the other (interleaved, so the machine's load hits
+all alike); per-point times of the peers are extrapolated to the full grid.  Reported: the best round of
+each, the ratio of the bests and the median of the same-round ratios, and the load average
+(``os.getloadavg``) at the start and the end.
 
 Agreement: max |rho_qbjax - rho_peer| and max |W_qbjax - W_peer| over the sampled points, and the two qbjax
 solvers against each other on the whole grid.
