@@ -1,16 +1,19 @@
 """Static tables and graph helpers of the multi-cell battery (paper 001): the spin basis, the transition
-pairs of each bath, the parameter rules of the coupling matrix, the messages of the degenerate points and
-the closed-class count of the rate network.  The physics is documented in :mod:`qbjax.models.multi_cell`.
+pairs of each bath, the parameter rules of the coupling matrix, the messages and guards of the degenerate
+points and the closed-class count of the rate network.  The physics is documented in :mod:`qbjax.models.multi_cell`.
 """
 
 from __future__ import annotations
 
 import itertools
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 _LABELS3 = ("L", "M", "R")
+_STEADY_PATHS = ("auto", "pauli", "liouvillian")
 
 _CROSSING_MSG = (
     "MultiCellBattery: level crossing - a bath transition has Bohr frequency 0 (|E_up - E_down| <= "
@@ -23,6 +26,50 @@ _CLASSES_MSG = (
     "(e.g. all baths at T = 0 with a degenerate ground state, as for two cells with |lam_LR| > omega, or "
     "rates that underflow to 0 for omega / T > 700). Use degenerate='nan' to get NaN at such points."
 )
+
+
+def _crossing_message(m, tr) -> str:
+    """The ValueError text of a level crossing of the concrete model ``m`` (transition table ``tr``)."""
+    w, high, low, valid = (np.asarray(tr[k]) for k in ("w", "high", "low", "valid"))
+    n = m.n_cells
+    i, p = map(int, np.argwhere(~valid)[0])
+    a, b = _basis_label(int(high[i, p]), n), _basis_label(int(low[i, p]), n)
+    return (
+        f"MultiCellBattery: level crossing at omega={np.asarray(m.omega).tolist()}, "
+        f"coupling={np.asarray(m.coupling).tolist()}: the bath-{m.cell_names[i]} transition |{a}> <-> |{b}> "
+        f"has Bohr frequency {w[i, p]:.3g} <= secular_tol = {m.secular_tol:g} "
+        "(two cells: lam_LR = omega; three equal cells: omega = 2 lam). The secular master equation "
+        "drops it and its steady state is not unique there (or jumps discontinuously). Move off the "
+        "crossing, or use degenerate='nan' to get NaN at such points."
+    )
+
+
+def _classes_message(m, n_classes: int) -> str:
+    """The ValueError text of a rate network with ``n_classes`` != 1 closed classes (concrete ``m``)."""
+    return (
+        f"MultiCellBattery(omega={np.asarray(m.omega).tolist()}, coupling="
+        f"{np.asarray(m.coupling).tolist()}, T={np.asarray(m.T).tolist()}): no unique steady "
+        f"state - the transition network has {n_classes} closed classes (e.g. every bath at "
+        "T = 0 with a degenerate ground state, or rates that underflow to 0 for omega / T > 700). "
+        "Use degenerate='nan' to get NaN at such points."
+    )
+
+
+def _guard(M, crossing, n_classes, degenerate: str):
+    """(M, bad): ``eqx.error_if`` on the flags ("raise"), or M replaced by the regular stand-in -identity
+    where a flag is set ("nan": the solve stays finite, the outputs become NaN by :func:`_nan_where`)."""
+    bad = crossing | (n_classes != 1)
+    if degenerate == "raise":
+        M = eqx.error_if(M, crossing, _CROSSING_MSG)
+        return eqx.error_if(M, n_classes != 1, _CLASSES_MSG), bad
+    return jnp.where(bad, -jnp.eye(M.shape[-1], dtype=M.dtype), M), bad
+
+
+def _nan_where(out, bad, degenerate: str):
+    """``out`` with every leaf NaN where ``bad`` ("nan"); unchanged for "raise"."""
+    if degenerate == "nan":
+        return jax.tree_util.tree_map(lambda x: jnp.where(bad, jnp.nan, x), out)
+    return out
 
 
 def _cell_names(n: int):
@@ -62,15 +109,28 @@ def _zero_diagonal(c):
     return (c.diagonal(axis1=-2, axis2=-1) == 0).all(axis=-1)
 
 
-def _closed_classes(L, d: int):
-    """Number of closed communicating classes of the population (rate) network of L (static shapes).
+def _numpy_bohr(omega, coupling, n: int):
+    """Signed Bohr frequencies E(up_i[p]) - E(down_i[p]) (n, P) in NumPy, for concrete parameters."""
+    z, up, down = _structure(n)
+    E = 0.5 * z @ omega + 0.5 * np.einsum("ki,ij,kj->k", z, np.triu(coupling, 1), z)
+    return E[up] - E[down]
 
-    The rate b -> a is L[(a, a), (b, b)] (row-major vec); the steady state is unique iff there is exactly
-    one closed class (coherences here are never fed by populations, see the module docstring)."""
+
+def _population_block(L, d: int):
+    """The rate matrix W[a, b] = L[(a, a), (b, b)] of the populations (row-major vec), real (d, d)."""
     idx = jnp.arange(d) * (d + 1)
-    P = jnp.real(L[idx][:, idx])
-    adj = (jnp.abs(P.T) > 0) | jnp.eye(d, dtype=bool)  # adj[b, a]: b -> a
-    reach = adj.astype(L.real.dtype)
+    return jnp.real(L[idx][:, idx])
+
+
+def _closed_classes(W):
+    """Number of closed communicating classes of the population network with rates W[a, b] (b -> a, a != b),
+    static shapes.
+
+    The steady state is unique iff there is exactly one closed class (coherences here are never fed by
+    populations, see :mod:`._multi_cell_pauli`)."""
+    d = W.shape[-1]
+    adj = (jnp.abs(W.T) > 0) | jnp.eye(d, dtype=bool)  # adj[b, a]: b -> a
+    reach = adj.astype(W.dtype)
     for _ in range(max(1, int(np.ceil(np.log2(d))))):
         reach = jnp.minimum(reach @ reach, 1.0)
     R = reach > 0

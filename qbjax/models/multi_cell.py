@@ -49,6 +49,20 @@ of closed classes (inside ``jit``: ``eqx.error_if`` with a generic message of th
 ``degenerate="nan"`` returns NaN there (for vmapped scans through such points).  The Liouvillian itself
 is well defined everywhere.
 
+Steady-state solvers (field ``steady``).  Every A_i(w) is a sum of flips of spin i on disjoint pairs of
+basis states, so the Liouvillian maps populations to populations and coherences to coherences - also
+for grouped, equal Bohr frequencies (equal cells) - and the populations obey the Pauli rate equation
+dp/dt = W p on their own (:mod:`qbjax.models._multi_cell_pauli`).  ``steady="auto"`` (default) takes the
+steady state as diag(p) with W p = 0, sum p = 1 (a 2^n x 2^n solve, core ``null_vector``) and switches
+back to the full 4^n x 4^n Liouvillian (core ``steady_state``) at the level crossings, where two levels
+joined by a bath transition are degenerate and a population can mix with their coherence (the outputs
+there are the NaN / error above on either path).  The switch is made in Python when ``omega`` and
+``coupling`` are concrete (also inside a ``vmap`` over temperatures only) and by ``lax.cond`` on the
+crossing flag when they are traced (a ``vmap`` over couplings then evaluates both branches, at about
+the Liouvillian's cost; ``steady="pauli"`` gives the same outputs there, NaN / error at the crossings
+included, at the rate equation's).  ``steady="pauli"`` or ``"liouvillian"`` forces one solver; they
+agree to round-off (~1e-15).
+
 The steady state does not depend on kappa (it scales the whole dissipator; kappa = 1 by default).
 Heat currents: J_i = Tr(H_S D_i[rho_ss]), D_i the dissipator of bath i; POSITIVE when energy flows FROM
 bath i INTO the system; in the steady state sum_i J_i = 0.
@@ -73,12 +87,18 @@ from .._superop import vec
 from .._thermal import bose_einstein
 from .._validate import (Constraint, as_float, check_state, check_times, finite, is_concrete, nonnegative,
                          positive)
+from . import _multi_cell_pauli as _pauli
 from ._multi_cell_tables import (
-    _CLASSES_MSG,
-    _CROSSING_MSG,
+    _STEADY_PATHS,
     _basis_label,
     _cell_names,
+    _classes_message,
     _closed_classes,
+    _crossing_message,
+    _guard,
+    _nan_where,
+    _numpy_bohr,
+    _population_block,
     _structure,
     _symmetric,
     _zero_diagonal,
@@ -95,7 +115,9 @@ class MultiCellBattery(AbstractBattery):
     * ``coupling`` (n, n): lam_ij, finite, real symmetric with zero diagonal (each pair enters H_S once);
     * ``T`` (n,): bath temperatures T_i >= 0 (T = 0 allowed), finite;
     * ``kappa`` (): Ohmic strength, J(w) = kappa w, kappa > 0, finite;
-    * ``secular_tol`` (static float): tolerance for equal Bohr frequencies / level crossings.
+    * ``secular_tol`` (static float): tolerance for equal Bohr frequencies / level crossings;
+    * ``steady`` (static str): steady-state solver, "auto" (default), "pauli" or "liouvillian" (module
+      docstring, "Steady-state solvers").
 
     The battery is the whole register: system and battery states are (2^n, 2^n) density matrices
     and H_B = H_S.  The fields hold one configuration (``batch_shape`` is ()): batches go through
@@ -108,6 +130,7 @@ class MultiCellBattery(AbstractBattery):
     T: jax.Array = eqx.field(converter=lambda x: as_float(x, "T"))
     kappa: jax.Array = eqx.field(default=1.0, converter=lambda x: as_float(x, "kappa"))
     secular_tol: float = eqx.field(default=1e-9, static=True)
+    steady: str = eqx.field(default="auto", static=True)
 
     field_ndims: ClassVar = {"omega": 1, "coupling": 2, "T": 1}
     constraints: ClassVar = (
@@ -134,6 +157,8 @@ class MultiCellBattery(AbstractBattery):
             raise ValueError(f"kappa must be a scalar; got shape {self.kappa.shape}")
         if not self.secular_tol > 0:
             raise ValueError(f"secular_tol must be > 0; got {self.secular_tol}")
+        if self.steady not in _STEADY_PATHS:
+            raise ValueError(f"steady must be one of {_STEADY_PATHS}; got {self.steady!r}")
 
     # -- parameters ------------------------------------------------------------------------------
     @property
@@ -247,10 +272,13 @@ class MultiCellBattery(AbstractBattery):
         E = self._energies(omega, c)
         tr = self._transitions(E)
         rates = self._rates(tr, T, kappa)
+        A, D = self._dissipators(tr)
+        return _diag_complex(E), tr, rates, A, D
+
+    def _dissipators(self, tr):
+        """A_i(w) (n, P, d, d) and the unit dissipators D[A_i(w)], D[A_i(w)^dag] (n, 2P, d^2, d^2)."""
         A = self._lowering(tr)
-        D = _dissipator(jnp.concatenate([A, jnp.swapaxes(A, -1, -2)], axis=1))
-        H = jnp.diag(E).astype(jnp.result_type(complex))
-        return H, tr, rates, A, D
+        return A, _dissipator(jnp.concatenate([A, jnp.swapaxes(A, -1, -2)], axis=1))
 
     @eqx.filter_jit
     def liouvillian(self, t=0.0):
@@ -300,24 +328,8 @@ class MultiCellBattery(AbstractBattery):
         return self.ergotropy(self.evolve(ts, rho0, **kwargs))
 
     # -- steady state and observables ------------------------------------------------------------
-    def _crossing_message(self) -> str:
-        tr = self.transitions()
-        w, high, low, valid = (np.asarray(tr[k]) for k in ("w", "high", "low", "valid"))
-        names = self.cell_names
-        n = self.n_cells
-        i, p = map(int, np.argwhere(~valid)[0])
-        a, b = _basis_label(int(high[i, p]), n), _basis_label(int(low[i, p]), n)
-        return (
-            f"MultiCellBattery: level crossing at omega={np.asarray(self.omega).tolist()}, "
-            f"coupling={np.asarray(self.coupling).tolist()}: the bath-{names[i]} transition |{a}> <-> |{b}> "
-            f"has Bohr frequency {w[i, p]:.3g} <= secular_tol = {self.secular_tol:g} "
-            "(two cells: lam_LR = omega; three equal cells: omega = 2 lam). The secular master equation "
-            "drops it and its steady state is not unique there (or jumps discontinuously). Move off the "
-            "crossing, or use degenerate='nan' to get NaN at such points."
-        )
-
     def steady_state(self, degenerate: str = "raise"):
-        """Steady state (2^n, 2^n) (core :func:`qbjax.steady_state`, jit-compiled).
+        """Steady state (2^n, 2^n), jit-compiled: diag(p) of the rate equation or the Liouvillian's (``steady``).
 
         ``degenerate``: "raise" (default) or "nan": what to do at a level crossing (module docstring).
         """
@@ -356,41 +368,68 @@ class MultiCellBattery(AbstractBattery):
         """
         if degenerate not in ("raise", "nan"):
             raise ValueError(f"degenerate must be 'raise' or 'nan'; got {degenerate!r}")
+        path = self._steady_path()
         if degenerate == "raise" and is_concrete(self):
-            out, crossing, n_classes = self._summary("nan")
+            out, crossing, n_classes = self._summary("nan", path)
             if bool(crossing):
-                raise ValueError(self._crossing_message())
+                raise ValueError(_crossing_message(self, self.transitions()))
             if int(n_classes) != 1:
-                raise ValueError(
-                    f"MultiCellBattery(omega={np.asarray(self.omega).tolist()}, coupling="
-                    f"{np.asarray(self.coupling).tolist()}, T={np.asarray(self.T).tolist()}): no unique steady "
-                    f"state - the transition network has {int(n_classes)} closed classes (e.g. every bath at "
-                    "T = 0 with a degenerate ground state, or rates that underflow to 0 for omega / T > 700). "
-                    "Use degenerate='nan' to get NaN at such points."
-                )
+                raise ValueError(_classes_message(self, int(n_classes)))
             return out
-        return self._summary(degenerate)[0]
+        return self._summary(degenerate, path)[0]
+
+    def _steady_path(self) -> str:
+        """Which steady-state solver :meth:`summary` runs (module docstring, "Steady-state solvers"):
+        ``steady`` unless it is "auto"; for "auto" with concrete ``omega`` and ``coupling`` (also when only
+        T and kappa are traced, e.g. a vmap over temperatures) "liouvillian" at a level crossing, else
+        "pauli"; "auto" when they are traced (then a ``lax.cond`` on the crossing flag decides)."""
+        if self.steady != "auto" or not is_concrete((self.omega, self.coupling)):
+            return self.steady
+        w = np.abs(_numpy_bohr(np.asarray(self.omega), np.asarray(self.coupling), self.n_cells))
+        return "liouvillian" if bool(np.any(w <= self.secular_tol)) else "pauli"
 
     @eqx.filter_jit
-    def _summary(self, degenerate: str):
+    def _summary(self, degenerate: str, path: str):
         """Solve + observables of the steady state, plus the flags (level crossing, closed classes).
 
-        "raise": ``eqx.error_if`` on either flag (traced parameters).  "nan": where a flag is set the
-        regular stand-in generator -identity is solved (unique steady state) and every output is
-        replaced by NaN, so vmapped scans through such points neither raise nor return an arbitrary
-        vector.
+        ``path``: "pauli", "liouvillian" or "auto" (``lax.cond``: the Liouvillian where the traced
+        parameters sit at a level crossing).  "raise": ``eqx.error_if`` on either flag (traced
+        parameters).  "nan": where a flag is set the regular stand-in generator -identity is solved
+        (unique steady state) and every output is replaced by NaN, so vmapped scans through such points
+        neither raise nor return an arbitrary vector.
         """
-        H, tr, (down, up), _, D = self._parts()
-        rates = jnp.concatenate([down, up], axis=1)
-        L = _assemble(H, rates, D)
+        omega, c, T, kappa = self._params()
+        E = self._energies(omega, c)
+        tr = self._transitions(E)
+        rates = self._rates(tr, T, kappa)
         crossing = ~jnp.all(tr["valid"])
-        n_classes = _closed_classes(L, self.dim)
-        bad = crossing | (n_classes != 1)
-        if degenerate == "raise":
-            L = eqx.error_if(L, crossing, _CROSSING_MSG)
-            L = eqx.error_if(L, n_classes != 1, _CLASSES_MSG)
-        else:
-            L = jnp.where(bad, -jnp.eye(L.shape[-1], dtype=L.dtype), L)
+        pauli = lambda: self._pauli_summary(E, tr, rates, crossing, degenerate)
+        full = lambda: self._liouvillian_summary(E, tr, rates, crossing, degenerate)
+        if path == "auto":
+            return jax.lax.cond(crossing, full, pauli)
+        return pauli() if path == "pauli" else full()
+
+    def _pauli_summary(self, E, tr, rates, crossing, degenerate):
+        """The populations' rate equation W p = 0 (2^n x 2^n, :mod:`._multi_cell_pauli`); rho = diag(p)."""
+        n = self.n_cells
+        r = _pauli.pair_rates(tr, rates, n)
+        W = _pauli.rate_matrix(r, n)
+        n_classes = _closed_classes(W)
+        W, bad = _guard(W, crossing, n_classes, degenerate)
+        p = _pauli.populations(W)
+        energy, ergotropy, J = _pauli.observables(E, p, r, n)
+        out = {"rho": _diag_complex(p), "populations": p, "energy": energy, "ergotropy": ergotropy,
+               "heat_currents": J}
+        return _nan_where(out, bad, degenerate), crossing, n_classes
+
+    def _liouvillian_summary(self, E, tr, rates, crossing, degenerate):
+        """The full (4^n, 4^n) Liouvillian through the core's ``steady_state``."""
+        H = _diag_complex(E)
+        _, D = self._dissipators(tr)
+        rates = jnp.concatenate(rates, axis=1)
+        L = _assemble(H, rates, D)
+        n_classes = _closed_classes(_population_block(L, self.dim))
+        L, bad = _guard(L, crossing, n_classes, degenerate)
         rho = _steady_state(L, validate=False)  # the model's own generator (features: no host callback)
         # heat currents J_i = Tr(H D_i[rho]) = sum_k rate_ik Tr(H D[A_ik] rho) (real D, real H)
         dE = jnp.einsum("ikab,b->ika", D, vec(rho))  # D[A_ik] rho, vectorised
@@ -403,9 +442,11 @@ class MultiCellBattery(AbstractBattery):
             "ergotropy": _ergotropy(rho, H, validate=False),
             "heat_currents": J,
         }
-        if degenerate == "nan":
-            out = jax.tree_util.tree_map(lambda x: jnp.where(bad, jnp.nan, x), out)
-        return out, crossing, n_classes
+        return _nan_where(out, bad, degenerate), crossing, n_classes
+
+
+def _diag_complex(x):
+    return jnp.diag(x).astype(jnp.result_type(complex))
 
 
 def _flat_parts(m: MultiCellBattery):

@@ -385,3 +385,184 @@ def test_many_random_points_vs_qutip():
         rho = np.asarray(MultiCellBattery(omega, coupling, T).steady_state())
         np.testing.assert_allclose(rho, _ref_lindblad(omega, coupling, T), atol=1e-8, rtol=0)
     assert time.perf_counter() - t0 < 600
+
+
+# ---------------------------------------------------------------------------------------------
+# steady-state solvers: the populations' rate equation (Pauli) vs the full Liouvillian
+# ---------------------------------------------------------------------------------------------
+def _nondegenerate_params(rng, n):
+    """Random splittings and couplings: all Bohr frequencies distinct and far from 0; T >= 0 (one 0)."""
+    omega = rng.uniform(0.5, 1.5, n)
+    c = np.triu(rng.uniform(-0.4, 0.4, (n, n)), 1)
+    T = rng.uniform(0.0, 2.0, n)
+    T[rng.integers(n)] = 0.0
+    return omega, c + c.T, T
+
+
+def _both_paths(omega, coupling, T, kappa=1.0):
+    a = MultiCellBattery(omega, coupling, T, kappa, steady="pauli").summary()
+    b = MultiCellBattery(omega, coupling, T, kappa, steady="liouvillian").summary()
+    return a, b
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_pauli_path_equals_full_liouvillian(n):
+    rng = np.random.default_rng(40 + n)
+    for _ in range(6 if n < 4 else 1):
+        omega, coupling, T = _nondegenerate_params(rng, n)
+        m = MultiCellBattery(omega, coupling, T)
+        E = np.asarray(m.energies())
+        assert np.min(np.diff(np.sort(E))) > 1e-3  # a non-degenerate H_S
+        assert m._steady_path() == "pauli"
+        a, b = _both_paths(omega, coupling, T, kappa=rng.uniform(0.3, 2.0))
+        for key in a:
+            np.testing.assert_allclose(np.asarray(a[key]), np.asarray(b[key]), atol=1e-12, rtol=0, err_msg=key)
+        np.testing.assert_array_equal(np.asarray(a["rho"]), np.diag(np.diag(np.asarray(a["rho"]))))  # diagonal
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_pauli_path_at_grouped_bohr_frequencies(n):
+    # equal cells: degenerate levels and grouped A_i(w) (cross terms |low_q><high_q'|); the populations still
+    # decouple (see the next test), so the rate equation gives the full Liouvillian's steady state
+    rng = np.random.default_rng(60 + n)
+    for _ in range(4):
+        omega, coupling, T = _random_params(rng, n, True)
+        assert MultiCellBattery(omega, coupling, T)._steady_path() == "pauli"
+        a, b = _both_paths(omega, coupling, T)
+        for key in a:
+            np.testing.assert_allclose(np.asarray(a[key]), np.asarray(b[key]), atol=1e-12, rtol=0, err_msg=key)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_liouvillian_never_mixes_populations_and_coherences(n):
+    # the reason the rate equation is exact off the crossings: L[(a, a), (b, c)] = 0 and L[(b, c), (a, a)] = 0
+    # for b != c, with and without grouped (equal) Bohr frequencies; W is its population block
+    rng = np.random.default_rng(70 + n)
+    d = 2**n
+    pop = np.arange(d) * (d + 1)
+    coh = np.setdiff1d(np.arange(d * d), pop)
+    for degenerate in (False, True, True):
+        omega, coupling, T = _random_params(rng, n, degenerate)
+        m = MultiCellBattery(omega, coupling, T)
+        L = np.asarray(m.liouvillian())
+        assert np.abs(L[np.ix_(pop, coh)]).max() == 0 and np.abs(L[np.ix_(coh, pop)]).max() == 0
+        om, c, Tj, kappa = m._params()
+        tr = m._transitions(m._energies(om, c))
+        W = _pauli_rate_matrix(m, tr, m._rates(tr, Tj, kappa))
+        np.testing.assert_allclose(np.asarray(W), np.real(L[np.ix_(pop, pop)]), atol=1e-14)
+        np.testing.assert_allclose(np.asarray(W).sum(axis=0), 0.0, atol=1e-14)
+
+
+def _pauli_rate_matrix(m, tr, rates):
+    from qbjax.models import _multi_cell_pauli as pauli
+
+    return pauli.rate_matrix(pauli.pair_rates(tr, rates, m.n_cells), m.n_cells)
+
+
+class _PathSpy:
+    """Records which solver ran (a test-only debug callback in each path's solve).  The record is shared:
+    programs compiled under an earlier spy (cached for the same static fields) report into it too."""
+
+    ran: list = []
+
+    def __init__(self, monkeypatch):
+        from qbjax.models import _multi_cell_pauli as pauli
+        from qbjax.models import multi_cell
+
+        full, small = multi_cell._steady_state, pauli.populations
+
+        def spy(name, fn):
+            def wrapped(*args, **kwargs):
+                jax.debug.callback(lambda: _PathSpy.ran.append(name))
+                return fn(*args, **kwargs)
+
+            return wrapped
+
+        monkeypatch.setattr(multi_cell, "_steady_state", spy("liouvillian", full))
+        monkeypatch.setattr(pauli, "populations", spy("pauli", small))
+
+    def run(self, fn):
+        """(the solvers that ran, fn's result)"""
+        self.ran.clear()
+        out = jax.block_until_ready(fn())
+        return sorted(set(self.ran)), out
+
+
+_SPY_TOL = 2e-9  # a static value of its own: compilations that see the spies
+_spied_traced = jax.jit(lambda om, c, T: MultiCellBattery(om, c, T, secular_tol=_SPY_TOL).summary("nan"))
+
+
+@pytest.mark.parametrize(
+    "make, crossing",
+    [
+        (lambda **k: two_cell(1.0, 0.0, 1.0, **k), True),
+        (lambda **k: two_cell(1.0, 0.3, -1.0, **k), True),
+        (lambda **k: three_cell(1.0, 1.0, 0.0, 0.5, **k), True),
+        (lambda **k: two_cell(1.0, 0.0, 0.7, **k), False),
+        (lambda **k: three_cell(1.0, 1.0, 0.0, 0.1, **k), False),  # grouped Bohr frequencies: still Pauli
+    ],
+    ids=["two-cell lam=w", "two-cell lam=-w", "three-cell w=2lam", "two-cell off", "three-cell off"],
+)
+def test_degenerate_switch_is_taken_at_the_crossings(make, crossing, monkeypatch):
+    spy = _PathSpy(monkeypatch)
+    m = make(secular_tol=_SPY_TOL)
+    want = ["liouvillian"] if crossing else ["pauli"]
+    assert m._steady_path() == want[0]
+    assert bool(m.level_crossing()) == crossing
+    # concrete parameters: decided in Python; traced omega/coupling: lax.cond runs one branch
+    assert spy.run(lambda: m.steady_ergotropy(degenerate="nan"))[0] == want
+    ran, out = spy.run(lambda: _spied_traced(m.omega, m.coupling, m.T))
+    assert ran == want
+    ref = MultiCellBattery(m.omega, m.coupling, m.T, steady="liouvillian").summary("nan")
+    for key in out:  # NaN at the crossings on both paths, the same values off them
+        np.testing.assert_allclose(np.asarray(out[key]), np.asarray(ref[key]), atol=1e-12, rtol=0)
+    if crossing:
+        with pytest.raises(ValueError, match="level crossing"):
+            m.steady_state()
+        with pytest.raises(ValueError, match="level crossing"):  # forcing the rate equation: same refusal
+            make(steady="pauli").steady_state()
+        assert np.isnan(float(make(steady="pauli").steady_ergotropy(degenerate="nan")))
+
+
+def test_steady_option_is_checked():
+    with pytest.raises(ValueError, match="steady must be one of"):
+        two_cell(1.0, 0.0, 0.7, steady="svd")
+
+
+def _fd(f, x, h):
+    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_pauli_gradients_equal_full_path_and_finite_differences(n):
+    # d/d(T_L, lam) of the ergotropy, energy and the heat currents at a random non-degenerate point,
+    # lam scaling the whole coupling matrix (the default path under jax.grad, a lax.cond on traced
+    # couplings, is checked against finite differences of QuTiP in test_gradients_vs_finite_differences)
+    rng = np.random.default_rng(80 + n)
+    omega, c0, T = _nondegenerate_params(rng, n)
+    T[0], T[-1] = 1.7, 0.2
+
+    def obs(x, steady):
+        Tx = jnp.asarray(T).at[0].set(x[0])
+        s = MultiCellBattery(omega, x[1] * jnp.asarray(c0), Tx, steady=steady).summary()
+        return jnp.concatenate([jnp.stack([s["ergotropy"], s["energy"]]), s["heat_currents"]])
+
+    x = jnp.array([T[0], 1.0])
+    jp = np.asarray(jax.jit(jax.jacrev(lambda x: obs(x, "pauli")))(x))
+    jl = np.asarray(jax.jit(jax.jacrev(lambda x: obs(x, "liouvillian")))(x))
+    np.testing.assert_allclose(jp, jl, atol=1e-11, rtol=0)
+    f = jax.jit(lambda x: obs(x, "pauli"))
+    fd = _fd(lambda v: np.asarray(f(jnp.asarray(v))), np.asarray(x), 1e-5).T
+    np.testing.assert_allclose(jp, fd, rtol=1e-6, atol=1e-8)
+    assert abs(jp[0]).max() > 1e-3  # a non-trivial ergotropy gradient
+
+
+def test_pauli_in_a_vmapped_scan_through_crossings():
+    # a vmap over the coupling (lam = 0.5: three equal cells at w = 2 lam) with the rate equation forced:
+    # the default's values, and NaN at the crossing as on the full Liouvillian
+    lam = jnp.array([0.3, 0.49, 0.5, 0.51, 1.2])
+    ones = jnp.ones_like(lam)
+    W = {s: jax.jit(jax.vmap(lambda a, b, c, l, s=s: three_cell(a, b, c, l, steady=s).steady_ergotropy(
+        degenerate="nan")))(1.3 * ones, ones, 0.2 * ones, lam) for s in ("auto", "pauli")}
+    assert np.isnan(np.asarray(W["pauli"])).tolist() == [False, False, True, False, False]
+    np.testing.assert_allclose(np.asarray(W["pauli"]), np.asarray(W["auto"]), atol=1e-13, rtol=0)
