@@ -81,7 +81,7 @@ from typing import ClassVar
 
 from .._validate import as_float, as_int, check_times, checks, finite_rules, nonnegative
 from ._dicke_cavity import (TRUNCATION_MODES, cavity_message, check_start, from_sector, operator_rhs,
-                            published_blp, published_ergotropy, sector_rhs, to_sector)
+                            published_blp, published_ergotropy, sector_rhs, sector_state)
 from ._protocol import AbstractBattery, align
 from .._ergotropy import energy as _energy
 from .._ergotropy import ergotropy as _ergotropy
@@ -333,15 +333,12 @@ class TavisCummingsBattery(AbstractBattery):
         if method == "auto":
             method = "sector" if rho0_is_default else "operator"
         if method == "sector":
-            nb = len(bs)
-            x0 = to_sector(self, jnp.broadcast_to(rho0, bs + (d, d)))
-            x0 = jnp.moveaxis(x0, tuple(range(nb)), tuple(range(3, 3 + nb)))  # batch last
-            y0 = jnp.stack([jnp.real(x0), jnp.imag(x0)])
-            ys = _evolve_ode(sector_rhs(self), y0, ts, batch_ndim=nb, batch_last=True, t0=t0,
-                             validate=False, rtol=rtol,
-                             atol=atol, max_steps=max_steps, solver=solver, adjoint=adjoint)
-            x = ys[:, 0] + 1j * ys[:, 1]  # (n_t, i, n, j, *batch)
-            x = jnp.moveaxis(x, tuple(range(4, 4 + nb)) + (0,), tuple(range(nb + 1)))
+            y0 = sector_state(self, jnp.broadcast_to(rho0, bs + (d, d)))
+            ys = _evolve_ode(sector_rhs(self), y0, ts, batch_ndim=1, batch_last=True, t0=t0, validate=False,
+                             rtol=rtol, atol=atol, max_steps=max_steps, solver=solver, adjoint=adjoint)
+            x = (ys[:, 0] + 1j * ys[:, 1]).reshape((ts.shape[0], self.n_qubits + 1, self.n_cavity,
+                                                     self.n_qubits + 1) + bs)  # (n_t, i, n, j, *batch)
+            x = jnp.moveaxis(x, tuple(range(4, 4 + len(bs))) + (0,), tuple(range(len(bs) + 1)))
             return from_sector(self, x)
         if method != "operator":
             raise ValueError(f"method must be 'auto', 'sector', 'operator' or 'dense'; got {method!r}")
@@ -382,19 +379,17 @@ class TavisCummingsBattery(AbstractBattery):
         else:
             rho0 = self.initial_state()
         bs = mdl.batch_shape
-        nb = len(bs)
-        d = self.dim
-        x0 = to_sector(mdl, jnp.broadcast_to(rho0, bs + (d, d)))
-        x0 = jnp.moveaxis(x0, tuple(range(nb)), tuple(range(3, 3 + nb)))
-        y0 = jnp.stack([jnp.real(x0), jnp.imag(x0)])
-        diag = np.arange(self.n_qubits + 1)
+        nq, nc = self.dims
+        y0 = sector_state(mdl, jnp.broadcast_to(rho0, bs + (self.dim, self.dim)))
+        diag = (np.arange(nq)[:, None] * nc + np.arange(nc)[None, :]) * nq + np.arange(nq)[:, None]  # k(i, n, i)
 
-        def save(t, y):  # p_i = sum_n Re y[i, n, i] (m = n on the diagonal i = j)
-            return jnp.sum(y[0][diag, :, diag], axis=1)  # (N+1, *batch)
+        def save(t, y):  # p_i = sum_n Re rho[i, n; i, n] (m = n on the diagonal i = j)
+            return jnp.sum(y[0][diag], axis=1)  # (N+1, B)
 
-        ps = _evolve_ode(sector_rhs(mdl), y0, ts, batch_ndim=nb, batch_last=True, save_fn=save, t0=t0, validate=False,
+        ps = _evolve_ode(sector_rhs(mdl), y0, ts, batch_ndim=1, batch_last=True, save_fn=save, t0=t0, validate=False,
                          rtol=rtol, atol=atol, max_steps=max_steps, solver=solver, adjoint=adjoint)
-        return jnp.moveaxis(ps, (0, 1), (nb, nb + 1))  # (*batch, n_t, N+1)
+        ps = ps.reshape(ps.shape[:2] + bs)  # (n_t, N+1, *batch)
+        return jnp.moveaxis(ps, (0, 1), (len(bs), len(bs) + 1))  # (*batch, n_t, N+1)
 
     def ergotropy_curve(self, ts, rho0=None, **kwargs):
         """Residual ergotropy of rho_B(t) at ``ts``, (*batch, len(ts)), units of w_b (see conventions).
