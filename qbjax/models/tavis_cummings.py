@@ -64,7 +64,8 @@ calls ``qbjax.evolve`` per member (reference path, slower).  Gradients flow thro
 
 Batching.  ``detuning``, ``gamma0``, ``g``, ``omega_b``, ``lam``, ``n0``, ``Omega`` and ``gamma_phi`` are
 JAX arrays of any broadcastable shapes; their broadcast shape is the model's ``batch_shape`` and every
-output carries it in front.  ``jax.vmap`` over models (or over functions building them) works too.
+output carries it in front.  ``jax.vmap`` over models (or over functions building them) is the same ONE
+batched solve: a ``custom_vmap`` rule moves the mapped axis into the batch shape (``_tavis_cummings_batching``).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -83,6 +85,7 @@ from .._validate import as_float, as_int, check_times, checks, finite_rules, non
 from ._dicke_cavity import (TRUNCATION_MODES, cavity_message, check_start, from_sector, operator_rhs,
                             published_blp, published_ergotropy, sector_rhs, sector_state)
 from ._protocol import AbstractBattery, align
+from ._tavis_cummings_batching import member_batched
 from .._ergotropy import energy as _energy
 from .._ergotropy import ergotropy as _ergotropy
 from .._ergotropy import passive_energy as _passive_energy
@@ -311,7 +314,16 @@ class TavisCummingsBattery(AbstractBattery):
         """
         ts = check_times(ts, "ts", start=t0, start_name="t0")
         rho0 = None if rho0 is None else check_start(self, rho0)
-        return self._evolve(ts, rho0, t0, method, rtol, atol, max_steps, solver, adjoint)
+        return self._batched(lambda m, r0, ts_, t0_: m._evolve(ts_, r0, t0_, method, rtol, atol, max_steps, solver,
+                                                                adjoint), ts, t0, rho0, adjoint)
+
+    def _batched(self, fn, ts, t0, rho0, adjoint):
+        """``fn(model, rho0, ts, t0)`` (``batch_shape`` in front): ONE batched solve under ``jax.vmap`` over
+        models too (``_tavis_cummings_batching.member_batched``); forward-mode derivatives with
+        ``adjoint=diffrax.ForwardMode()``, reverse mode otherwise."""
+        dyn, static = eqx.partition(self, eqx.is_array)
+        return member_batched(lambda m, sh: fn(eqx.combine(m[0], static), m[1], *sh), (dyn, rho0), (ts, t0), (0, 2),
+                              reverse_mode=not isinstance(adjoint, diffrax.ForwardMode))
 
     @eqx.filter_jit
     def _evolve(self, ts, rho0, t0, method, rtol, atol, max_steps, solver, adjoint):
@@ -364,7 +376,9 @@ class TavisCummingsBattery(AbstractBattery):
         ``ts`` is checked as in :meth:`evolve`.
         """
         ts = check_times(ts, "ts", start=t0, start_name="t0")
-        return self._populations(ts, pair, t0, rtol, atol, max_steps, solver, adjoint)
+        p = self._batched(lambda m, _, ts_, t0_: m._populations(ts_, pair, t0_, rtol, atol, max_steps, solver, adjoint),
+                          ts, t0, None, adjoint)
+        return jnp.moveaxis(p, -3, 0) if pair else p
 
     @eqx.filter_jit
     def _populations(self, ts, pair, t0, rtol, atol, max_steps, solver, adjoint):
@@ -388,8 +402,8 @@ class TavisCummingsBattery(AbstractBattery):
 
         ps = _evolve_ode(sector_rhs(mdl), y0, ts, batch_ndim=1, batch_last=True, save_fn=save, t0=t0, validate=False,
                          rtol=rtol, atol=atol, max_steps=max_steps, solver=solver, adjoint=adjoint)
-        ps = ps.reshape(ps.shape[:2] + bs)  # (n_t, N+1, *batch)
-        return jnp.moveaxis(ps, (0, 1), (len(bs), len(bs) + 1))  # (*batch, n_t, N+1)
+        ps = jnp.moveaxis(ps.reshape(ps.shape[:2] + bs), (0, 1), (len(bs), len(bs) + 1))  # (*batch, n_t, N+1)
+        return jnp.moveaxis(ps, 0, -3) if pair else ps  # the batch in front: (*batch, 2, n_t, N+1) with the pair
 
     def ergotropy_curve(self, ts, rho0=None, **kwargs):
         """Residual ergotropy of rho_B(t) at ``ts``, (*batch, len(ts)), units of w_b (see conventions).
