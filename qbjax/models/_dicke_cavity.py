@@ -61,6 +61,21 @@ def check_start(tc, rho0):
     return checks(rho0, [(lambda: jnp.all(leak <= tol), message)])
 
 
+def _unfused(rates: dict, shape) -> dict:
+    """The rates, each broadcast to ``shape``, computed as a materialised array.
+
+    XLA's CPU fusion would otherwise inline the scalar time dependence (sin, exp of t) into a
+    right-hand side's loop and re-evaluate it for every element of the state: a dot with an identity
+    matrix (contracting size >= 2, so it is not rewritten as a product) is not fused into its consumers.
+    """
+    keys = list(rates)
+    rows = [jnp.broadcast_to(rates[k], shape).reshape(-1) for k in keys]
+    if len(rows) < 2:
+        rows.append(jnp.zeros_like(rows[0]))
+    R = jnp.dot(jnp.eye(len(rows)), jnp.stack(rows))
+    return {k: R[n].reshape(shape) for n, k in enumerate(keys)}
+
+
 def operator_rhs(tc):
     """(t, y) -> dy/dt for y (*batch, 2, N+1, nc, N+1, nc) = (Re rho, Im rho) as tensors."""
     N, nc = tc.n_qubits, tc.n_cavity
@@ -102,7 +117,7 @@ def operator_rhs(tc):
     rate_fn = tc._rate_fn()
 
     def field(t, y):
-        r = rate_fn(t)
+        r = _unfused(rate_fn(t), tc.batch_shape)
         ra = r["a"]
         kdiag = ra[..., None, None] * nph
         if env_b:
@@ -134,72 +149,109 @@ def sector_index(tc):
     return i3, n3, j3, np.clip(m3, 0, nc - 1), valid
 
 
+def _shifted(x, d):
+    """x[idx + d] at every multi-index idx (numpy, zero where idx + d falls outside)."""
+    out = np.zeros_like(x)
+    src = tuple(slice(max(k, 0), n + min(k, 0)) for k, n in zip(d, x.shape))
+    dst = tuple(slice(max(-k, 0), n + min(-k, 0)) for k, n in zip(d, x.shape))
+    out[dst] = x[src]
+    return out
+
+
+def sector_stencils(tc):
+    """Static stencils of the excitation-sector generator on the flattened index k = (i n_cavity + n)(N+1) + j.
+
+    Returns ``{name: {offset: weight}}`` with ``weight`` a (K,) float array (K = (N+1)^2 n_cavity): the
+    term ``name`` applied to x is sum_offset weight[k] x[k + offset].  Every weight vanishes on entries
+    outside the sectors and where the shifted multi-index leaves the box, so a flat shift by ``offset``
+    (which wraps across rows) reads only valid neighbours.  Terms (``sector_rhs``): "C" = V x - x V
+    (V = J_+ a + J_- a^dag, per unit g), "N" = (n - m) x (per unit Delta), "a" = D[a] x, "a_dag" =
+    D[a^dag] x, "Jz" = D[J_z] x (per unit rate).
+    """
+    N, nc = tc.n_qubits, tc.n_cavity
+    jj = N / 2
+    mz = jj - np.arange(N + 1)
+    c = np.sqrt(np.maximum(jj * (jj + 1) - mz * (mz + 1), 0.0))  # <J,M+1|J+|J,M>, M = J - i
+    i3, n3, j3, m3, valid = sector_index(tc)
+    v = valid.astype(float)
+    one = np.ones(v.shape)
+    w_row = c[i3] * np.sqrt(n3) * v  # c_i sqrt(n)
+    w_col = c[j3] * np.sqrt(m3) * v  # c_j sqrt(m)
+    s_nm = np.sqrt(n3 * m3) * v  # sqrt(n m)
+    aad = np.where(np.arange(nc) < nc - 1, np.arange(nc) + 1.0, 0.0)  # diag of the truncated a a^dag
+    terms = {
+        # J_+ a x: x[i+1, n+1, j] c_{i+1} sqrt(n+1); J_- a^dag x; x J_+ a: x[i, n, j-1] c_j sqrt(m); x J_- a^dag
+        "C": {(1, 1, 0): _shifted(w_row, (1, 1, 0)), (-1, -1, 0): w_row * _shifted(one, (-1, -1, 0)),
+              (0, 0, -1): -w_col * _shifted(one, (0, 0, -1)), (0, 0, 1): -_shifted(w_col, (0, 0, 1))},
+        "N": {(0, 0, 0): (n3 - m3) * v},  # inside a sector H_row - H_col = Delta (n - m)
+        "a": {(0, 0, 0): -0.5 * (n3 + m3) * v, (0, 1, 0): _shifted(s_nm, (0, 1, 0))},  # a x a^dag: x[i, n+1, j]
+        "a_dag": {(0, 0, 0): -0.5 * (aad[n3] + aad[m3]) * v, (0, -1, 0): s_nm * _shifted(one, (0, -1, 0))},
+        "Jz": {(0, 0, 0): (mz[i3] * mz[j3] - 0.5 * (mz[i3] ** 2 + mz[j3] ** 2)) * v},
+    }
+    _, nc_, nj = v.shape
+    flat = {}
+    for name, term in terms.items():
+        flat[name] = {(di * nc_ + dn) * nj + dj: (w * v).reshape(-1) for (di, dn, dj), w in term.items()}
+    return flat
+
+
 def sector_rhs(tc):
-    """(t, y) -> dy/dt in the excitation-sector representation, y (2, N+1, nc, N+1, *batch).
+    """(t, y) -> dy/dt in the excitation-sector representation, y (2, K, B): (Re, Im) of the flattened
+    sector entries (see ``sector_stencils``) by the B = prod(batch_shape) members (batch axes last, flat).
 
     H, D[a], D[a^dag] and D[J_z] all change the excitation number X = (J_z + N/2) + a^dag a by the
     same amount on both sides of rho, so a state that starts block-diagonal in X (the charged and
     the empty starts, any Dicke-Fock diagonal state) stays so: rho[i, n; j, m] = 0 unless
     (N - i) + n = (N - j) + m.  Keeping only y[i, n, j] = rho[i, n; j, m = n - i + j] shrinks the
-    state from d^2 to (N+1)^2 n_cavity numbers (6x for N = 4), and every operator of the model is
+    state from d^2 to K = (N+1)^2 n_cavity numbers (6x for N = 4), and every operator of the model is
     still a weighted shift of one or two of these axes:
         J_+ a rho:  y[i+1, n+1, j] c_{i+1} sqrt(n+1)     rho J_+ a:  y[i, n, j-1] c_j sqrt(m)
         a rho a^dag: y[i, n+1, j] sqrt((n+1)(m+1))       J_z rho J_z: (J - i)(J - j) y
-    and inside a sector H_row - H_col = Delta (n - m) (the w_b phases cancel).  The batch axes
-    are LAST, so every elementwise operation vectorises over the parameter grid.
+    and inside a sector H_row - H_col = Delta (n - m) (the w_b phases cancel).  On the flattened index
+    each of these is a shift by a constant offset, so y is zero-padded ONCE and every term is a static
+    slice times a static weight (one fused loop, no per-term bounds checks), scaled per member by
+    Delta, g or a rate:
+        d Re = g C(Im) + Delta N(Im) + sum_k r_k D_k(Re),   d Im = -g C(Re) - Delta N(Re) + sum_k r_k D_k(Im).
     """
-    N, nc = tc.n_qubits, tc.n_cavity
-    nb = len(tc.batch_shape)
-    jj = N / 2
-    mz = jj - np.arange(N + 1)
-    c = np.sqrt(np.maximum(jj * (jj + 1) - mz * (mz + 1), 0.0))
-    i3, n3, j3, m3, valid = sector_index(tc)
-
-    def const(x):  # (i, n, j) -> (i, n, j, 1, ..., 1) against the trailing batch axes
-        return jnp.asarray(np.asarray(x, dtype=float).reshape(x.shape + (1,) * nb))
-
-    vmask = const(valid)
-    w_row = const(c[i3] * np.sqrt(n3) * valid)  # c_i sqrt(n)
-    w_col = const(c[j3] * np.sqrt(m3) * valid)  # c_j sqrt(m)
-    s_nm = const(np.sqrt(n3 * m3) * valid)  # sqrt(n m)
-    jzz = const(mz[i3] * mz[j3])
-    nsum = const(n3 + m3)
-    aad = np.where(np.arange(nc) < nc - 1, np.arange(nc) + 1.0, 0.0)  # diag of the truncated a a^dag
-    aadsum = const(aad[n3] + aad[m3])
-    jz2sum = const(mz[i3] ** 2 + mz[j3] ** 2)
-    ndiff = const(n3 - m3)
-    xdiff = const((N - i3) + n3 - (N - j3) - m3)  # 0 on valid entries (kept for clarity)
+    st = sector_stencils(tc)
+    K = (tc.n_qubits + 1) ** 2 * tc.n_cavity
+    pad = max(abs(o) for term in st.values() for o in term)
+    st = {name: [(o, jnp.asarray(w[:, None])) for o, w in term.items()] for name, term in st.items()}
     env_b = tc.environment != "A"  # thermal and dephasing terms present
-    wb, dl, g = tc._p("omega_b"), tc._p("detuning"), tc._p("g")
-    dh = wb * xdiff + dl * ndiff  # H_row - H_col
-
-    def coupling(y):  # V y - y V, V = J_+ a + J_- a^dag
-        vy = shift(w_row * y, +1, (0, 1)) + w_row * shift(y, -1, (0, 1))
-        yv = w_col * shift(y, -1, (2,)) + shift(w_col * y, +1, (2,))
-        return vy - yv
-
+    dl, g = tc._p("detuning").reshape(-1), tc._p("g").reshape(-1)
     rate_fn = tc._rate_fn()
 
+    def apply(name, xp):  # xp: x zero-padded by ``pad`` on its first axis
+        out = 0.0
+        for o, w in st[name]:
+            out = out + w * xp[pad + o: pad + o + K]
+        return out
+
     def field(t, y):
-        r = rate_fn(t)
-        ksum = r["a"] * nsum
-        if env_b:
-            ksum = ksum + r["a_dag"] * aadsum + r["Jz"] * jz2sum
-        kk = -0.5 * ksum  # -(K_row + K_col)/2, K = sum_k r_k L_k^dag L_k
+        r = {k: v.reshape(-1) for k, v in _unfused(rate_fn(t), tc.batch_shape).items()}
+        yp = jnp.pad(y, ((0, 0), (pad, pad), (0, 0)))
+        yr, yi = yp[0], yp[1]
 
         def diss(x):
-            out = kk * x + r["a"] * shift(s_nm * x, +1, (1,))  # a x a^dag
+            out = r["a"] * apply("a", x)
             if env_b:
-                out = out + r["a_dag"] * (s_nm * shift(x, -1, (1,))) + r["Jz"] * (jzz * x)
+                out = out + r["a_dag"] * apply("a_dag", x) + r["Jz"] * apply("Jz", x)
             return out
 
-        yr, yi = y[0], y[1]
-        # -i [H, rho] with rho = yr + i yi:  d yr = C(yi), d yi = -C(yr), C(x) = H x - x H
-        cr = dh * yr + g * coupling(yr)
-        ci = dh * yi + g * coupling(yi)
-        return jnp.stack([(ci + diss(yr)) * vmask, (-cr + diss(yi)) * vmask])
+        hr = g * apply("C", yr) + dl * apply("N", yr)  # C(x) = H x - x H on Re and Im
+        hi = g * apply("C", yi) + dl * apply("N", yi)
+        return jnp.stack([hi + diss(yr), -hr + diss(yi)])
 
     return field
+
+
+def sector_state(tc, rho):
+    """(*batch, d, d) -> y0 (2, K, B) of ``sector_rhs`` (batch flattened, last)."""
+    x = to_sector(tc, rho)  # (*batch, i, n, j)
+    nb = x.ndim - 3
+    x = jnp.moveaxis(x, tuple(range(nb)), tuple(range(3, 3 + nb)))
+    x = x.reshape((x.shape[0] * x.shape[1] * x.shape[2], -1))
+    return jnp.stack([jnp.real(x), jnp.imag(x)])
 
 
 def to_sector(tc, rho):

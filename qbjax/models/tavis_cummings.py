@@ -64,7 +64,8 @@ calls ``qbjax.evolve`` per member (reference path, slower).  Gradients flow thro
 
 Batching.  ``detuning``, ``gamma0``, ``g``, ``omega_b``, ``lam``, ``n0``, ``Omega`` and ``gamma_phi`` are
 JAX arrays of any broadcastable shapes; their broadcast shape is the model's ``batch_shape`` and every
-output carries it in front.  ``jax.vmap`` over models (or over functions building them) works too.
+output carries it in front.  ``jax.vmap`` over models (or over functions building them) is the same ONE
+batched solve: a ``custom_vmap`` rule moves the mapped axis into the batch shape (``_tavis_cummings_batching``).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -81,8 +83,9 @@ from typing import ClassVar
 
 from .._validate import as_float, as_int, check_times, checks, finite, finite_rules, nonnegative
 from ._dicke_cavity import (TRUNCATION_MODES, cavity_message, check_start, from_sector, operator_rhs,
-                            published_blp, published_ergotropy, sector_rhs, to_sector)
+                            published_blp, published_ergotropy, sector_rhs, sector_state)
 from ._protocol import AbstractBattery, align
+from ._tavis_cummings_batching import member_batched
 from .._ergotropy import energy as _energy
 from .._ergotropy import ergotropy as _ergotropy
 from .._ergotropy import passive_energy as _passive_energy
@@ -312,7 +315,16 @@ class TavisCummingsBattery(AbstractBattery):
         """
         ts = check_times(ts, "ts", start=t0, start_name="t0")
         rho0 = None if rho0 is None else check_start(self, rho0)
-        return self._evolve(ts, rho0, t0, method, rtol, atol, max_steps, solver, adjoint)
+        return self._batched(lambda m, r0, ts_, t0_: m._evolve(ts_, r0, t0_, method, rtol, atol, max_steps, solver,
+                                                                adjoint), ts, t0, rho0, adjoint)
+
+    def _batched(self, fn, ts, t0, rho0, adjoint):
+        """``fn(model, rho0, ts, t0)`` (``batch_shape`` in front): ONE batched solve under ``jax.vmap`` over
+        models too (``_tavis_cummings_batching.member_batched``); forward-mode derivatives with
+        ``adjoint=diffrax.ForwardMode()``, reverse mode otherwise."""
+        dyn, static = eqx.partition(self, eqx.is_array)
+        return member_batched(lambda m, sh: fn(eqx.combine(m[0], static), m[1], *sh), (dyn, rho0), (ts, t0), (0, 2),
+                              reverse_mode=not isinstance(adjoint, diffrax.ForwardMode))
 
     @eqx.filter_jit
     def _evolve(self, ts, rho0, t0, method, rtol, atol, max_steps, solver, adjoint):
@@ -334,15 +346,12 @@ class TavisCummingsBattery(AbstractBattery):
         if method == "auto":
             method = "sector" if rho0_is_default else "operator"
         if method == "sector":
-            nb = len(bs)
-            x0 = to_sector(self, jnp.broadcast_to(rho0, bs + (d, d)))
-            x0 = jnp.moveaxis(x0, tuple(range(nb)), tuple(range(3, 3 + nb)))  # batch last
-            y0 = jnp.stack([jnp.real(x0), jnp.imag(x0)])
-            ys = _evolve_ode(sector_rhs(self), y0, ts, batch_ndim=nb, batch_last=True, t0=t0,
-                             validate=False, rtol=rtol,
-                             atol=atol, max_steps=max_steps, solver=solver, adjoint=adjoint)
-            x = ys[:, 0] + 1j * ys[:, 1]  # (n_t, i, n, j, *batch)
-            x = jnp.moveaxis(x, tuple(range(4, 4 + nb)) + (0,), tuple(range(nb + 1)))
+            y0 = sector_state(self, jnp.broadcast_to(rho0, bs + (d, d)))
+            ys = _evolve_ode(sector_rhs(self), y0, ts, batch_ndim=1, batch_last=True, t0=t0, validate=False,
+                             rtol=rtol, atol=atol, max_steps=max_steps, solver=solver, adjoint=adjoint)
+            x = (ys[:, 0] + 1j * ys[:, 1]).reshape((ts.shape[0], self.n_qubits + 1, self.n_cavity,
+                                                     self.n_qubits + 1) + bs)  # (n_t, i, n, j, *batch)
+            x = jnp.moveaxis(x, tuple(range(4, 4 + len(bs))) + (0,), tuple(range(len(bs) + 1)))
             return from_sector(self, x)
         if method != "operator":
             raise ValueError(f"method must be 'auto', 'sector', 'operator' or 'dense'; got {method!r}")
@@ -368,7 +377,9 @@ class TavisCummingsBattery(AbstractBattery):
         ``ts`` is checked as in :meth:`evolve`.
         """
         ts = check_times(ts, "ts", start=t0, start_name="t0")
-        return self._populations(ts, pair, t0, rtol, atol, max_steps, solver, adjoint)
+        p = self._batched(lambda m, _, ts_, t0_: m._populations(ts_, pair, t0_, rtol, atol, max_steps, solver, adjoint),
+                          ts, t0, None, adjoint)
+        return jnp.moveaxis(p, -3, 0) if pair else p
 
     @eqx.filter_jit
     def _populations(self, ts, pair, t0, rtol, atol, max_steps, solver, adjoint):
@@ -383,19 +394,17 @@ class TavisCummingsBattery(AbstractBattery):
         else:
             rho0 = self.initial_state()
         bs = mdl.batch_shape
-        nb = len(bs)
-        d = self.dim
-        x0 = to_sector(mdl, jnp.broadcast_to(rho0, bs + (d, d)))
-        x0 = jnp.moveaxis(x0, tuple(range(nb)), tuple(range(3, 3 + nb)))
-        y0 = jnp.stack([jnp.real(x0), jnp.imag(x0)])
-        diag = np.arange(self.n_qubits + 1)
+        nq, nc = self.dims
+        y0 = sector_state(mdl, jnp.broadcast_to(rho0, bs + (self.dim, self.dim)))
+        diag = (np.arange(nq)[:, None] * nc + np.arange(nc)[None, :]) * nq + np.arange(nq)[:, None]  # k(i, n, i)
 
-        def save(t, y):  # p_i = sum_n Re y[i, n, i] (m = n on the diagonal i = j)
-            return jnp.sum(y[0][diag, :, diag], axis=1)  # (N+1, *batch)
+        def save(t, y):  # p_i = sum_n Re rho[i, n; i, n] (m = n on the diagonal i = j)
+            return jnp.sum(y[0][diag], axis=1)  # (N+1, B)
 
-        ps = _evolve_ode(sector_rhs(mdl), y0, ts, batch_ndim=nb, batch_last=True, save_fn=save, t0=t0, validate=False,
+        ps = _evolve_ode(sector_rhs(mdl), y0, ts, batch_ndim=1, batch_last=True, save_fn=save, t0=t0, validate=False,
                          rtol=rtol, atol=atol, max_steps=max_steps, solver=solver, adjoint=adjoint)
-        return jnp.moveaxis(ps, (0, 1), (nb, nb + 1))  # (*batch, n_t, N+1)
+        ps = jnp.moveaxis(ps.reshape(ps.shape[:2] + bs), (0, 1), (len(bs), len(bs) + 1))  # (*batch, n_t, N+1)
+        return jnp.moveaxis(ps, 0, -3) if pair else ps  # the batch in front: (*batch, 2, n_t, N+1) with the pair
 
     def ergotropy_curve(self, ts, rho0=None, **kwargs):
         """Residual ergotropy of rho_B(t) at ``ts``, (*batch, len(ts)), units of w_b (see conventions).
