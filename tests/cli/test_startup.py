@@ -40,21 +40,15 @@ def test_public_names_resolve_lazily():
         qb.no_such_name  # noqa: B018
 
 
-def test_compilation_cache_switch(tmp_path, monkeypatch):
-    import jax
-
-    from qbjax._cache import cache_dir, enable_compilation_cache
-
-    monkeypatch.setenv("QBJAX_CACHE", "0")
-    assert cache_dir() is None and enable_compilation_cache() is None
-    monkeypatch.setenv("QBJAX_CACHE", "1")
-    monkeypatch.setenv("QBJAX_CACHE_DIR", str(tmp_path / "c"))
-    before = jax.config.jax_compilation_cache_dir
-    try:
-        assert enable_compilation_cache() == tmp_path / "c"
-        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "c")
-    finally:
-        jax.config.update("jax_compilation_cache_dir", before)
+def test_compilation_cache_switch(tmp_path):
+    """Checked in a fresh process, so that this test process's JAX configuration is never touched."""
+    code = ("import jax; from qbjax._cache import cache_dir, enable_compilation_cache; "
+            "print(cache_dir(), enable_compilation_cache(), jax.config.jax_compilation_cache_dir)")
+    assert _python(code, QBJAX_CACHE="0") == "None None None"
+    path = str(tmp_path / "c")
+    out = _python(code, QBJAX_CACHE="1", QBJAX_CACHE_DIR=path)
+    assert out == f"{path} {path} {path}"
+    assert (tmp_path / "c").is_dir()
 
 
 @pytest.mark.parametrize("conventions", ["physical", "published"])
