@@ -149,34 +149,23 @@ def _adj_vectors(V):
     return jnp.concatenate([zero, sgp[:-1]]), jnp.concatenate([sem[1:], zero])
 
 
-def _adj_core(F, V, c, q):
-    """The cotangent of R, P^T G, from the bordered cotangent F of R' (columns first: the mirror
-    of :func:`_fwd_core`, P^T G = cg_r Z1 + ce_r Z2 + se_r Z3 + sg_r Z4 with Z1 = q cg G + x se G[m, n+1],
-    Z2 = (1-q) ce G - x sg G[m, n-1], Z3 = x cg G[m+1, n] + (1-q) se G[m+1, n+1],
-    Z4 = q sg G[m-1, n-1] - x ce G[m-1, n])."""
-    cg, _, ce, _ = V
-    sg, se = _adj_vectors(V)
-    x = _coherence_amplitude(c, q)
-    col = lambda v: v[:, None]
-    G = _at(F, 0, 0)
-    Z1 = (q * cg) * G + (x * se) * _at(F, 0, 1)
-    Z2 = ((1 - q) * ce) * G - (x * sg) * _at(F, 0, -1)
-    Z3 = (x * cg) * _at(F, 1, 0) + ((1 - q) * se) * _at(F, 1, 1)
-    Z4 = (q * sg) * _at(F, -1, -1) - (x * ce) * _at(F, -1, 0)
-    return col(cg) * Z1 + col(ce) * Z2 + col(se) * Z3 + col(sg) * Z4
+def _transposed(F, V):
+    """The transposed stencil on the bordered cotangent F of R' (columns first, the mirror of
+    :func:`_fwd_core`): (P_e^T G, P_d^T G + i P_x^T G), the second complex (two results, one pass).
 
-
-def _grad_terms(F, R, V):
-    """(P_d^T G) R + i (P_x^T G) R elementwise (complex: one pass, two sums), F the bordered
-    cotangent of R' and R the state before the collision: summed, dL/dq at fixed x and dL/dx."""
+    P_e^T G = ce_r ce G + se_r se G[m+1, n+1], P_g^T G = cg_r cg G + sg_r sg G[m-1, n-1],
+    P_x^T G = cg_r se G[m, n+1] - ce_r sg G[m, n-1] + se_r cg G[m+1, n] - sg_r ce G[m-1, n].
+    """
     cg, _, ce, _ = V
     sg, se = _adj_vectors(V)
     col = lambda v: v[:, None]
     G = _at(F, 0, 0)
+    A_e = col(ce) * (ce * G) + col(se) * (se * _at(F, 1, 1))
+    # P_d^T G = P_g^T G - P_e^T G written out (not through A_e: a shared A_e would be a third pass)
     A_d = col(cg) * (cg * G) + col(sg) * (sg * _at(F, -1, -1)) - col(ce) * (ce * G) - col(se) * (se * _at(F, 1, 1))
     A_x = (col(cg) * (se * _at(F, 0, 1)) - col(ce) * (sg * _at(F, 0, -1))
            + col(se) * (cg * _at(F, 1, 0)) - col(sg) * (ce * _at(F, -1, 0)))
-    return jax.lax.complex(A_d * R, A_x * R)
+    return A_e, jax.lax.complex(A_d, A_x)
 
 
 def _block_length(sizes, block):
@@ -308,21 +297,25 @@ def _stream_bwd(sizes, block, res, cot):
     e_in = jnp.concatenate([jnp.zeros(1, dt), E_bar[:-1], jnp.zeros(nb * K - n, dt)]).reshape(nb, K)
 
     def step(carry, x):
-        (GA, GB), acc, due = carry
+        (GA, GB), (acc, Z), due = carry
         R, c, q, e, fl = x[:5]
-        terms = _grad_terms(GA, _at(R, 0, 0), V)
-        G_in = _adj_core(GA, V, c, q)
+        A_e, dx = _transposed(GA, V)
+        # Z = P_d^T G + i P_x^T G is read twice: written in place (an update of an (N+1, N) buffer, run on
+        # one thread) so that it is computed once
+        Z = jax.lax.dynamic_update_slice(Z, dx, (0, 0))
+        terms = Z[:N] * _at(R, 0, 0)
+        G_in = A_e + q * jnp.real(Z[:N]) + _coherence_amplitude(c, q) * jnp.imag(Z[:N])
         if mask is not None:
             terms, G_in = jnp.where(x[5], terms, 0.0), jnp.where(x[5], G_in, _at(GA, 0, 0))
-        # a dynamic_update_slice (the extra row) runs in place on one thread; a new batch starts after
-        # a batch's sums are taken
-        kept = acc[:N] if aligned else jnp.where(due, 0.0, acc[:N])
+        kept = acc[:N] if aligned else jnp.where(due, 0.0, acc[:N])  # a new batch after a batch's sums
         acc = jax.lax.dynamic_update_slice(acc, kept + terms, (0, 0))
-        GB = _put(GB, G_in + e * H)
+        # + the energy cotangent of this step's input state; the 0 * acc term orders the accumulation
+        # before Z is overwritten by the next collision (without it the compiler copies Z)
+        GB = _put(GB, G_in + (e + 0.0 * jnp.real(acc[0, 0])) * H)
         if aligned:
-            return ((GB, GA), acc, due), ()
+            return ((GB, GA), (acc, Z), due), ()
         sums = jax.lax.cond(fl, _sums, lambda A: jnp.zeros(2, dt), acc)
-        return ((GB, GA), acc, fl), sums
+        return ((GB, GA), (acc, Z), fl), sums
 
     def back_block(carry, inp):
         GA, acc, due, stack = carry
@@ -331,7 +324,8 @@ def _stream_bwd(sizes, block, res, cot):
         stack = _fill_stack(stack, F0, V, cK, qK, onK)
         xs = (stack, cK, qK, eK, fK) + ((onK,) if mask is not None else ())
         acc = jnp.zeros_like(acc) if aligned else acc
-        ((GA, _), acc, due), sums = _pairs(K, step, ((GA, jnp.zeros_like(GA)), acc, due), xs, reverse=True)
+        init = ((GA, jnp.zeros_like(GA)), (acc, jnp.zeros_like(acc)), due)
+        ((GA, _), (acc, _), due), sums = _pairs(K, step, init, xs, reverse=True)
         return (GA, acc, due, stack), (_sums(acc) if aligned else sums)
 
     G0 = jnp.pad(R_bar + E_bar[-1] * H, 1)
