@@ -119,15 +119,15 @@ def _put(F, X):
     return jax.lax.dynamic_update_slice(F, X, (1, 1))
 
 
-def _fwd_core(F, V, c, q):
-    """One collision of the bordered real-gauge state F (module docstring); returns the (N, N) R'.
+def _fwd_core(F, V, q, x):
+    """One collision of the bordered real-gauge state F (module docstring) with qubit parameters q and
+    x = c sqrt(q(1-q)); returns the (N, N) R'.
 
     R' = cg_r X1 + ce_r X2 + sgp_r X3 + sem_r X4 (_r: row factor) with X1 = q cg R + x sem R[m, n-1],
     X2 = (1-q) ce R - x sgp R[m, n+1], X3 = q sgp R[m+1, n+1] - x ce R[m+1, n],
     X4 = (1-q) sem R[m-1, n-1] + x cg R[m-1, n] (column factors on n).
     """
     cg, sgp, ce, sem = V
-    x = _coherence_amplitude(c, q)
     col = lambda v: v[:, None]
     R = _at(F, 0, 0)
     X1 = (q * cg) * R + (x * sem) * _at(F, 0, -1)
@@ -139,7 +139,7 @@ def _fwd_core(F, V, c, q):
 
 def _apply(R, V, c, q):
     """One collision in the real gauge (module docstring) of an (N, N) state; O(N^2), any dtype."""
-    return _fwd_core(jnp.pad(R, 1), V, c, q)
+    return _fwd_core(jnp.pad(R, 1), V, q, _coherence_amplitude(c, q))
 
 
 def _adj_vectors(V):
@@ -183,8 +183,8 @@ def _block_length(sizes, block):
 
 
 def _layout(c, q, sizes, block):
-    """Per-collision c, q as (blocks, K) arrays (zero-padded), the mask of real collisions (None when
-    there is no padding) and (n, K)."""
+    """Per-collision q and x = c sqrt(q(1-q)) as (blocks, K) arrays (zero-padded), the mask of real
+    collisions (None when there is no padding) and (n, K)."""
     n = sum(sizes)
     K = _block_length(sizes, block)
     nb = -(-n // K)
@@ -195,7 +195,7 @@ def _layout(c, q, sizes, block):
         return jnp.concatenate([v, jnp.zeros(pad, v.dtype)]).reshape(nb, K)
 
     mask = jnp.asarray(np.arange(nb * K).reshape(nb, K) < n) if pad else None
-    return per_step(c), per_step(q), mask, n, K
+    return per_step(q), per_step(_coherence_amplitude(c, q)), mask, n, K
 
 
 def _pairs(n_steps, step, carry, xs, reverse=False):
@@ -225,7 +225,7 @@ def _pairs(n_steps, step, carry, xs, reverse=False):
     return carry, ys
 
 
-def _run_block(F, V, cK, qK, onK):
+def _run_block(F, V, qK, xK, onK):
     """The K collisions of a block from the bordered state F: (final bordered state, the diagonal of
     every new state (K, N)), alternating two buffers."""
     def step(AB, x):
@@ -236,18 +236,18 @@ def _run_block(F, V, cK, qK, onK):
         B = _put(B, new)
         return (B, A), jnp.diagonal(B)[1:-1]  # read back from the buffer (no copy of A)
 
-    xs = (cK, qK) if onK is None else (cK, qK, onK)
-    (A, _), diags = _pairs(cK.shape[0], step, (F, jnp.zeros_like(F)), xs)
+    xs = (qK, xK) if onK is None else (qK, xK, onK)
+    (A, _), diags = _pairs(qK.shape[0], step, (F, jnp.zeros_like(F)), xs)
     return A, diags
 
 
-def _fill_stack(stack, F, V, cK, qK, onK):
+def _fill_stack(stack, F, V, qK, xK, onK):
     """The K input states of a block (stack[i] = state before collision i), written in place."""
     stack = jax.lax.dynamic_update_slice(stack, F[None], (0, 0, 0))
 
     def body(i, stack):
         A = stack[i]
-        new = _fwd_core(A, V, cK[i], qK[i])
+        new = _fwd_core(A, V, qK[i], xK[i])
         if onK is not None:
             new = jnp.where(onK[i], new, _at(A, 0, 0))
         return jax.lax.dynamic_update_slice(stack, new[None], (i + 1, 1, 1))
@@ -263,14 +263,14 @@ def _stream_real(R0, V, c, q, sizes, block):
 
 
 def _stream_fwd(R0, V, c, q, sizes, block):
-    cb, qb, mask, n, _ = _layout(c, q, sizes, block)
+    qb, xb, mask, n, _ = _layout(c, q, sizes, block)
     levels = jnp.arange(R0.shape[-1], dtype=R0.dtype)
 
     def block_fn(F, inp):
         F_out, diags = _run_block(F, V, inp[0], inp[1], inp[2] if mask is not None else None)
         return F_out, (F, diags @ levels, diags[:, -1])  # keep the block's starting state only
 
-    xs = (cb, qb) if mask is None else (cb, qb, mask)
+    xs = (qb, xb) if mask is None else (qb, xb, mask)
     F, (starts, E, top) = jax.lax.scan(block_fn, jnp.pad(R0, 1), xs)
     return (_at(F, 0, 0), E.reshape(-1)[:n], top.reshape(-1)[:n]), (starts, V, c, q)
 
@@ -285,8 +285,8 @@ def _stream_bwd(sizes, block, res, cot):
     run the adjoint back through them, accumulating dL/dq (at fixed x) and dL/dx per batch."""
     starts, V, c, q = res
     R_bar, E_bar, _ = cot  # the top-level population is a diagnostic: no cotangent flows from it
-    cb, qb, mask, n, K = _layout(c, q, sizes, block)
-    nb = cb.shape[0]
+    qb, xb, mask, n, K = _layout(c, q, sizes, block)
+    nb = qb.shape[0]
     N, dt = starts.shape[-1] - 2, starts.dtype
     H = jnp.diag(jnp.arange(N, dtype=dt))
     begin, live = np.cumsum((0,) + sizes[:-1]), np.asarray(sizes) > 0
@@ -298,13 +298,13 @@ def _stream_bwd(sizes, block, res, cot):
 
     def step(carry, x):
         (GA, GB), (acc, Z), due = carry
-        R, c, q, e, fl = x[:5]
+        R, q, xq, e, fl = x[:5]
         A_e, dx = _transposed(GA, V)
         # Z = P_d^T G + i P_x^T G is read twice: written in place (an update of an (N+1, N) buffer, run on
         # one thread) so that it is computed once
         Z = jax.lax.dynamic_update_slice(Z, dx, (0, 0))
         terms = Z[:N] * _at(R, 0, 0)
-        G_in = A_e + q * jnp.real(Z[:N]) + _coherence_amplitude(c, q) * jnp.imag(Z[:N])
+        G_in = A_e + q * jnp.real(Z[:N]) + xq * jnp.imag(Z[:N])
         if mask is not None:
             terms, G_in = jnp.where(x[5], terms, 0.0), jnp.where(x[5], G_in, _at(GA, 0, 0))
         kept = acc[:N] if aligned else jnp.where(due, 0.0, acc[:N])  # a new batch after a batch's sums
@@ -319,17 +319,17 @@ def _stream_bwd(sizes, block, res, cot):
 
     def back_block(carry, inp):
         GA, acc, due, stack = carry
-        F0, cK, qK, eK, fK = inp[:5]
+        F0, qK, xK, eK, fK = inp[:5]
         onK = inp[5] if mask is not None else None
-        stack = _fill_stack(stack, F0, V, cK, qK, onK)
-        xs = (stack, cK, qK, eK, fK) + ((onK,) if mask is not None else ())
+        stack = _fill_stack(stack, F0, V, qK, xK, onK)
+        xs = (stack, qK, xK, eK, fK) + ((onK,) if mask is not None else ())
         acc = jnp.zeros_like(acc) if aligned else acc
         init = ((GA, jnp.zeros_like(GA)), (acc, jnp.zeros_like(acc)), due)
         ((GA, _), (acc, _), due), sums = _pairs(K, step, init, xs, reverse=True)
         return (GA, acc, due, stack), (_sums(acc) if aligned else sums)
 
     G0 = jnp.pad(R_bar + E_bar[-1] * H, 1)
-    xs = (starts, cb, qb, e_in, jnp.asarray(first.reshape(nb, K))) + ((mask,) if mask is not None else ())
+    xs = (starts, qb, xb, e_in, jnp.asarray(first.reshape(nb, K))) + ((mask,) if mask is not None else ())
     acc0 = jnp.zeros((N + 1, N), jnp.result_type(dt, complex))
     init = (G0, acc0, jnp.zeros((), bool), jnp.zeros((K, N + 2, N + 2), dt))
     (G0, _, _, _), sums = jax.lax.scan(back_block, init, xs, reverse=True)

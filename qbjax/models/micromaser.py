@@ -301,9 +301,10 @@ class Micromaser(AbstractBattery):
         M = _vectors(self._g(), self.n_levels)
         levels = jnp.arange(self.n_levels, dtype=jnp.result_type(float))
         E = jnp.zeros(cs.shape[0] + 1, jnp.result_type(float)).at[0].set(jnp.real(jnp.diagonal(R0)) @ levels)
+        xs = _coherence_amplitude(cs, qs)
 
         def one(F, D, E, i, top):  # collision i: bordered state F -> buffer D (see _fwd_core)
-            D = _put(D, _fwd_core(F, M, cs[i], qs[i]))
+            D = _put(D, _fwd_core(F, M, qs[i], xs[i]))
             d = jnp.real(jnp.diagonal(D))[1:-1]
             return D, E.at[i + 1].set(d @ levels), i + 1, jnp.maximum(top, d[-1])
 
