@@ -13,7 +13,8 @@ default): the loss's 120 x 120 eigendecomposition takes ~1 ms on one thread, whi
 OpenBLAS on a loaded two-core machine takes 20-100 ms and swamps the timings of both implementations.
 Run: python benchmarks/micromaser.py [--only-loss] [--skip-20] [--only-20] [--scipy-cap SECONDS] [--rounds R]
          [--blas-threads T]
-  --only-loss: item 1 only; --skip-20: skip item 3; --only-20: run item 3 only; --scipy-cap: wall-clock cap of SciPy in item 3
+  --only-loss: item 1 only; --skip-20: skip item 3; --only-20: run item 3 only; --scipy-cap: wall-clock cap
+  of SciPy in item 3
   (default: min(30x qbjax's wall time, 90 s)); SciPy also reports when it first reaches qbjax's loss.
 Prints the load average at start and end and a markdown table.
 """
@@ -130,10 +131,11 @@ def _main():
         t0 = time.perf_counter(); lf(p).block_until_ready(); c_l = time.perf_counter() - t0
         t0 = time.perf_counter(); vg(p)[1].block_until_ready(); c_vg = time.perf_counter() - t0
         numpy_loss(0.39, 0.168, 10.0, 0.2)  # warm
-        t, out = interleaved({"np": lambda: numpy_loss(0.39, 0.168, 10.0, 0.2), "fwd": lambda: lf(p), "vg": lambda: vg(p)},
-                             int(_arg("--rounds", 7)))
+        rounds = int(_arg("--rounds", 7))
+        t, out = interleaved({"np": lambda: numpy_loss(0.39, 0.168, 10.0, 0.2), "fwd": lambda: lf(p),
+                              "vg": lambda: vg(p)}, rounds)
         v_np, v_q = out["np"], float(out["fwd"])
-        print(f"# loss (n={n}, N={N}), one run, best of {_arg('--rounds', 7)} interleaved rounds: NumPy forward {t['np']:.4f} s, "
+        print(f"# loss (n={n}, N={N}), one run, best of {rounds} interleaved rounds: NumPy forward {t['np']:.4f} s, "
               f"qbjax forward {t['fwd']:.4f} s, qbjax value+grad {t['vg']:.4f} s; NumPy forward / qbjax value+grad = "
               f"{t['np'] / t['vg']:.2f}x, qbjax value+grad / qbjax forward = {t['vg'] / t['fwd']:.2f}x; "
               f"load {os.getloadavg()}", flush=True)

@@ -34,18 +34,23 @@ The stream alternates two buffers, two collisions per loop iteration, so no stat
 
 **Reverse mode (hand-written adjoint, checkpointed).**  The stream has a ``jax.custom_vjp``.  The map
 is linear in R, R' = P_e(R) + q P_d(R) + x P_x(R) (P_d = P_g - P_e), so its transpose is the same
-stencil run the other way: one pass (``_adj_parts``) gives P_e^T G, P_d^T G and P_x^T G for the
-cotangent G of R', hence the cotangent of R, G_in = P_e^T G + q P_d^T G + x P_x^T G, and dL/dq (at
-fixed x) and dL/dx, <P_d^T G, R> and <P_x^T G, R>.  These products are accumulated elementwise over
-the collisions of a batch (its qubits share c and q) and summed once per batch, not once per
-collision; the energy cotangent e_k H is added as G is written (H diagonal).  The forward pass keeps
-only the state at the start of each block of K ~ sqrt(n) collisions (a divisor of n in
-[sqrt(n), 2 sqrt(n)] when there is one, so no masked padding steps); the backward pass re-runs one
-block at a time into a stack of its K states and walks it back, so reverse mode holds about
-(n/K + K) ~ 2 sqrt(n) states of n_levels^2 floats (n = 1000, N = 120: ~64 states, 7 MB; n = 10^4:
-~200 states, 23 MB) instead of n states (115 MB / 1.15 GB), for one extra forward pass.  Gradients
-flow to c, q (per batch), the initial state and lam; gradients with respect to ``g`` are NOT
-supported on this path (they come back as NaN, never as a silent zero).
+stencil run the other way (``_transposed``, on the bordered cotangent G of R'): the cotangent of R
+is G_in = P_e^T G + q P_d^T G + x P_x^T G, and dL/dq (at fixed x) and dL/dx are <P_d^T G, R> and
+<P_x^T G, R>.  Z = P_d^T G + i P_x^T G is one pass (complex: two results), written in place and read
+twice: by G_in and by the products Z R, which are accumulated elementwise and summed once per block
+(the default block length divides the batch sizes when it can, so each block lies in one batch) or
+at each batch's first collision, never once per collision; the energy cotangent e_k H is added as
+G_in is written (H diagonal).  The forward pass keeps only the state at the start of each block of
+K ~ sqrt(n) collisions (in [sqrt(n), 2 sqrt(n)], a divisor of the batch sizes or of n when there is
+one, so no masked padding steps); the backward pass re-runs one block at a time into a stack of its
+K states (written in place) and walks it back, so reverse mode holds about (n/K + K) ~ 2 sqrt(n)
+states of n_levels^2 floats (n = 1000, N = 120: ~64 states, 7 MB; n = 10^4: ~200 states, 23 MB)
+instead of n states (115 MB / 1.15 GB), for one extra forward pass.  (Keeping all n states instead
+does not pay here: fresh memory beyond a few tens of MB costs more per state, in page faults, than
+recomputing it.)  Per collision the reverse pass costs about three forward collisions: the recompute,
+the pass for Z and the cheaper one for G_in and the accumulation.  Gradients flow to c, q (per
+batch), the initial state and lam; gradients with respect to ``g`` are NOT supported on this path
+(they come back as NaN, never as a silent zero).
 
 **Differentiability at the box edges.**  d sqrt(q(1-q))/dq diverges at q = 0, 1; there the gradient
 of x with respect to q is set to 0 (the value is exact), so gradients are finite on the whole box.
@@ -300,8 +305,8 @@ def _stream_bwd(sizes, block, res, cot):
         (GA, GB), (acc, Z), due = carry
         R, q, xq, e, fl = x[:5]
         A_e, dx = _transposed(GA, V)
-        # Z = P_d^T G + i P_x^T G is read twice: written in place (an update of an (N+1, N) buffer, run on
-        # one thread) so that it is computed once
+        # Z = P_d^T G + i P_x^T G is read twice: written in place into an (N+1, N) buffer (a partial
+        # update, so it is computed once, on one thread)
         Z = jax.lax.dynamic_update_slice(Z, dx, (0, 0))
         terms = Z[:N] * _at(R, 0, 0)
         G_in = A_e + q * jnp.real(Z[:N]) + xq * jnp.imag(Z[:N])

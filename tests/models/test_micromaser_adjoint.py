@@ -123,5 +123,6 @@ def test_loss_gradient_matches_plain_autodiff():
 
 def test_g_gradient_is_nan_not_zero():
     N = 10
-    f = lambda g: jnp.sum(ms._stream(_start(N, 1), ms._vectors(g, N), jnp.array([0.3]), jnp.array([0.2]), (6,), None)[1])  # noqa: E731
+    R0, c, q = _start(N, 1), jnp.array([0.3]), jnp.array([0.2])
+    f = lambda g: jnp.sum(ms._stream(R0, ms._vectors(g, N), c, q, (6,), None)[1])  # noqa: E731
     assert np.isnan(float(jax.grad(f)(G)))
