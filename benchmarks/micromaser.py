@@ -1,16 +1,27 @@
 """Micromaser benchmark (issue 7, item 7): qbjax vs a NumPy block implementation of the same map.
 
-1. one loss value (1000 collisions, 120 levels) and one value-and-gradient (qbjax) vs the NumPy forward;
+1. the loss of Eq. (11) (1000 collisions, 120 levels, lam = 10, tail 0.2): the NumPy forward pass
+   (value only), the qbjax forward pass (jitted ``Micromaser.loss``, value only) and the qbjax value
+   and gradient with respect to (c, q) (jitted ``jax.value_and_grad``), timed in the same run and
+   interleaved (each round runs all three back to back; best of ``--rounds`` rounds, default 7), with
+   two ratios: NumPy forward / qbjax (> 1: qbjax faster) and qbjax value+grad / qbjax forward;
 2. a full lam = 10 optimisation: qbjax (Optax L-BFGS, exact gradients) vs SciPy L-BFGS-B with finite
    differences on the NumPy loss, same start;
 3. the same for a 20-batch protocol (40 parameters).
-Run: python benchmarks/micromaser.py [--skip-20] [--only-20] [--scipy-cap SECONDS]   (prints a markdown table)
-  --skip-20: skip item 3; --only-20: run item 3 only; --scipy-cap: wall-clock cap of SciPy in item 3
+BLAS/LAPACK run single-threaded for both sides (``--blas-threads``, default 1; 0 keeps the libraries'
+default): the loss's 120 x 120 eigendecomposition takes ~1 ms on one thread, while a two-thread
+OpenBLAS on a loaded two-core machine takes 20-100 ms and swamps the timings of both implementations.
+Run: python benchmarks/micromaser.py [--only-loss] [--skip-20] [--only-20] [--scipy-cap SECONDS] [--rounds R]
+         [--blas-threads T]
+  --only-loss: item 1 only; --skip-20: skip item 3; --only-20: run item 3 only; --scipy-cap: wall-clock cap
+  of SciPy in item 3
   (default: min(30x qbjax's wall time, 90 s)); SciPy also reports when it first reaches qbjax's loss.
+Prints the load average at start and end and a markdown table.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -60,14 +71,26 @@ def numpy_loss(c, q, lam, tail, n=n, N=N, g=G):
     return (-W * a * b / den if den > 0 else 0.0) + lam * np.abs(np.diff(E[n - m:])).sum()
 
 
-def best(f, rep=3):
-    ts = []
-    for _ in range(rep):
-        t = time.perf_counter()
-        out = f()
-        jax.block_until_ready(out)
-        ts.append(time.perf_counter() - t)
-    return min(ts), out
+def interleaved(fns, rounds):
+    """Best wall time of each callable over ``rounds`` rounds, each round running all of them once
+    in turn (the same load for all), and each one's last result."""
+    times, outs = {k: [] for k in fns}, {}
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t = time.perf_counter()
+            outs[k] = jax.block_until_ready(f())
+            times[k].append(time.perf_counter() - t)
+    return {k: min(v) for k, v in times.items()}, outs
+
+
+def blas_threads(n):
+    """A context limiting BLAS/LAPACK to n threads (threadpoolctl; a no-op for n = 0 or without it)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print("# threadpoolctl not installed: BLAS/LAPACK threads left at the libraries' default", flush=True)
+        return contextlib.nullcontext()
+    return threadpool_limits(n) if n > 0 else contextlib.nullcontext()
 
 
 def scipy_opt(lam, x0, tail):
@@ -90,6 +113,11 @@ def _arg(name, default=None):
 
 
 def main():
+    with blas_threads(int(_arg("--blas-threads", 1))):
+        _main()
+
+
+def _main():
     rows = []
     only20 = "--only-20" in sys.argv
     cap = _arg("--scipy-cap")
@@ -97,25 +125,33 @@ def main():
     start = np.array([0.6, 0.35])
     if not only20:
         m = Micromaser(G, n_levels=N, on_truncation="ignore")
-        lf = jax.jit(lambda c, q: m.loss(c, q, n, 10.0, 0.2))
+        lf = jax.jit(lambda p: m.loss(p[0], p[1], n, 10.0, 0.2))
         vg = jax.jit(jax.value_and_grad(lambda p: m.loss(p[0], p[1], n, 10.0, 0.2)))
         p = jnp.array([0.39, 0.168])
-        t0 = time.perf_counter(); lf(0.39, 0.168).block_until_ready(); c_l = time.perf_counter() - t0
+        t0 = time.perf_counter(); lf(p).block_until_ready(); c_l = time.perf_counter() - t0
         t0 = time.perf_counter(); vg(p)[1].block_until_ready(); c_vg = time.perf_counter() - t0
-        t_l, v_q = best(lambda: lf(0.39, 0.168), rep=5)
-        t_vg, _ = best(lambda: vg(p), rep=5)
-        t_np, v_np = best(lambda: numpy_loss(0.39, 0.168, 10.0, 0.2), rep=3)
-        rows.append(["loss (n=1000, N=120)", "qbjax jit", f"{t_l:.3f}", f"{t_np / t_l:.2f}x", f"|diff| {abs(float(v_q) - v_np):.1e}", f"compile {c_l:.1f} s"])
-        rows.append(["value+grad", "qbjax jit (custom adjoint)", f"{t_vg:.3f}", f"{t_np / t_vg:.2f}x", "", f"compile {c_vg:.1f} s"])
-        rows.append(["loss", "NumPy block forward", f"{t_np:.3f}", "1.00x", f"{v_np:.10f}", ""])
-
+        numpy_loss(0.39, 0.168, 10.0, 0.2)  # warm
+        rounds = int(_arg("--rounds", 7))
+        t, out = interleaved({"np": lambda: numpy_loss(0.39, 0.168, 10.0, 0.2), "fwd": lambda: lf(p),
+                              "vg": lambda: vg(p)}, rounds)
+        v_np, v_q = out["np"], float(out["fwd"])
+        print(f"# loss (n={n}, N={N}), one run, best of {rounds} interleaved rounds: NumPy forward {t['np']:.4f} s, "
+              f"qbjax forward {t['fwd']:.4f} s, qbjax value+grad {t['vg']:.4f} s; NumPy forward / qbjax value+grad = "
+              f"{t['np'] / t['vg']:.2f}x, qbjax value+grad / qbjax forward = {t['vg'] / t['fwd']:.2f}x; "
+              f"load {os.getloadavg()}", flush=True)
+        rows.append(["loss (n=1000, N=120)", "qbjax jit (forward)", f"{t['fwd']:.4f}", f"{t['np'] / t['fwd']:.2f}x",
+                     f"|diff| {abs(v_q - v_np):.1e}", f"compile {c_l:.1f} s"])
+        rows.append(["value+grad", "qbjax jit (custom adjoint)", f"{t['vg']:.4f}", f"{t['np'] / t['vg']:.2f}x",
+                     f"{t['vg'] / t['fwd']:.2f}x its own forward", f"compile {c_vg:.1f} s"])
+        rows.append(["loss", "NumPy block forward", f"{t['np']:.4f}", "1.00x", f"{v_np:.10f}", ""])
+    if not only20 and "--only-loss" not in sys.argv:
         res = optimize_micromaser(lam=10.0, n_collisions=n, starts=0, init=[[tuple(start)]], max_steps=60, progress=None)
         t_sp, f_sp, nev, r = scipy_opt(10.0, np.r_[start[0], start[1]], 0.2)
         rows.append(["opt lam=10, 1 batch", "qbjax L-BFGS (Optax)", f"{res['wall_s']:.1f}", f"{t_sp / res['wall_s']:.2f}x",
                      f"loss {res['loss']:.8f} at ({res['c'][0]:.4f}, {res['q'][0]:.4f})", f"{res['n_steps']} iters (incl. compile)"])
         rows.append(["opt lam=10, 1 batch", "SciPy L-BFGS-B + FD (NumPy)", f"{t_sp:.1f}", "1.00x",
                      f"loss {f_sp:.8f} at ({r.x[0]:.4f}, {r.x[1]:.4f})", f"{nev} loss evaluations"])
-    if "--skip-20" not in sys.argv:
+    if "--skip-20" not in sys.argv and "--only-loss" not in sys.argv:
         B = 20
         rng = np.random.default_rng(0)
         x0 = np.r_[np.full(B, start[0]), np.full(B, start[1])] + rng.uniform(-0.02, 0.02, 2 * B)

@@ -59,7 +59,8 @@ from .._ergotropy import ergotropy as _ergotropy
 from .._states import purity as _purity
 from .._validate import (as_float, as_int, check_state, check_times, checks, finite, finite_rules, is_concrete,
                          unit_interval, validation_enabled)
-from ._micromaser_stream import _apply, _coherence_amplitude, _stream, _vectors, from_real_gauge, to_real_gauge
+from ._micromaser_stream import (_apply, _at, _coherence_amplitude, _fwd_core, _put, _stream, _vectors, from_real_gauge,
+                                 to_real_gauge)
 from ._protocol import AbstractBattery, align
 
 _TRUNCATION_MODES = ("raise", "warn", "ignore")
@@ -232,9 +233,9 @@ class Micromaser(AbstractBattery):
 
     def run(self, c, q, n_collisions, rho0=None, block=None) -> ChargeResult:
         """Charge along a protocol; returns a :class:`ChargeResult` (see :meth:`charge` for inputs)."""
-        _, _, _, cs, qs = _expand(c, q, n_collisions)
+        c, q, sizes, _, _ = _expand(c, q, n_collisions)
         R0 = self._start(rho0)
-        res = self._run(R0, cs, qs, _block(block))
+        res = self._run(R0, c, q, sizes, _block(block))
         return self._guard(res, res.top_population)
 
     def _start(self, rho0):
@@ -242,9 +243,9 @@ class Micromaser(AbstractBattery):
         return self.ground_state() if rho0 is None else to_real_gauge(check_state(rho0, "rho0", size=self.n_levels))
 
     @eqx.filter_jit
-    def _run(self, R0, cs, qs, block):
+    def _run(self, R0, c, q, sizes, block):
         M = _vectors(self._g(), self.n_levels)
-        R, E, top = _stream(R0, M, cs, qs, block)
+        R, E, top = _stream(R0, M, c, q, sizes, block)
         E0 = jnp.real(jnp.trace(R0 @ self.hamiltonian().astype(R0.dtype)))
         return ChargeResult(from_real_gauge(R), jnp.concatenate([E0[None], E]), top, top <= self.top_tol)
 
@@ -272,8 +273,9 @@ class Micromaser(AbstractBattery):
         c, q: scalars, or per-batch arrays of length B with ``n_collisions`` an int split into B equal
         batches (B = n: one value per collision) or a sequence of the B batch sizes n_k.
         rho0: initial cavity state (default |0><0|).  ``block``: checkpoint block length (an integer
-        >= 1; default ~sqrt(n), a divisor of n when one is near).  Reverse mode holds ~2 sqrt(n) states
-        (module docstring).  Inputs are checked and the truncation guarded (module docstring).
+        >= 1; default ~sqrt(n), a divisor of the batch sizes, or of n, when one is near).  Reverse mode
+        holds ~2 sqrt(n) states (module docstring).  Inputs are checked and the truncation guarded
+        (module docstring).
         """
         res = self.run(c, q, n_collisions, rho0=rho0, block=block)
         return res.rho, res.energies
@@ -299,18 +301,27 @@ class Micromaser(AbstractBattery):
         M = _vectors(self._g(), self.n_levels)
         levels = jnp.arange(self.n_levels, dtype=jnp.result_type(float))
         E = jnp.zeros(cs.shape[0] + 1, jnp.result_type(float)).at[0].set(jnp.real(jnp.diagonal(R0)) @ levels)
+        xs = _coherence_amplitude(cs, qs)
+
+        def one(F, D, E, i, top):  # collision i: bordered state F -> buffer D (see _fwd_core)
+            D = _put(D, _fwd_core(F, M, qs[i], xs[i]))
+            d = jnp.real(jnp.diagonal(D))[1:-1]
+            return D, E.at[i + 1].set(d @ levels), i + 1, jnp.maximum(top, d[-1])
+
+        def two(s):  # two collisions, alternating the buffers (no copies)
+            A, B, E, i, top = s
+            B, E, i, top = one(A, B, E, i, top)
+            A, E, i, top = one(B, A, E, i, top)
+            return A, B, E, i, top
 
         def segment(carry, k):
-            def body(state):
-                R, E, i, top = state
-                R = _apply(R, M, cs[i], qs[i])
-                return R, E.at[i + 1].set(jnp.real(jnp.diagonal(R)) @ levels), i + 1, jnp.maximum(top, jnp.real(R[-1, -1]))
+            A, B, E, i, top = jax.lax.while_loop(lambda s: s[3] + 2 <= k, two, carry)
+            A, E, i, top = jax.lax.cond(i < k, lambda: one(A, B, E, i, top), lambda: (A, E, i, top))
+            return (A, B, E, i, top), _at(A, 0, 0)
 
-            carry = jax.lax.while_loop(lambda s: s[2] < k, body, carry)
-            return carry, carry[0]
-
+        F0 = jnp.pad(R0, 1)
         top0 = jnp.real(R0[-1, -1])
-        (_, E, _, top), states = jax.lax.scan(segment, (R0, E, jnp.zeros((), ks.dtype), top0), ks)
+        (_, _, E, _, top), states = jax.lax.scan(segment, (F0, jnp.zeros_like(F0), E, jnp.zeros((), ks.dtype), top0), ks)
         return states, E, top
 
     # -- the protocol: a stream of identical qubits (c, q) ------------------------------------------
@@ -352,7 +363,7 @@ class Micromaser(AbstractBattery):
 
         def one(m):  # a hot path: c, q are the model's checked fields, the state its own (unchecked functionals)
             p = m.parameters()
-            res = m._run(m.ground_state(), *(jnp.full(n_collisions, p[k]) for k in ("c", "q")), None)
+            res = m._run(m.ground_state(), p["c"][None], p["q"][None], (n_collisions,), None)
             rho = res.rho
             return {"W": _ergotropy(rho, m.hamiltonian().astype(rho.dtype), validate=False), "energy": res.energies[-1],
                     "purity": _purity(rho, validate=False), "top_population": res.top_population}
@@ -373,7 +384,7 @@ class Micromaser(AbstractBattery):
     def loss_terms(self, c, q, n_collisions=1000, lam=10.0, tail=0.2, block=None):
         """Eq. (11) and its parts: dict with loss, W, first (ergotropy term), penalty (sum |dE|),
         c_mean, q_mean, top_population."""
-        _, _, _, cs, qs = _expand(c, q, n_collisions)
+        c, q, sizes, cs, _ = _expand(c, q, n_collisions)
         n = cs.shape[0]
         tail = float(tail)
         if math.isnan(tail):
@@ -383,17 +394,18 @@ class Micromaser(AbstractBattery):
         m = int(math.floor(tail * n + 1e-9))  # floor(tail n), robust to 0.29 * 100 = 28.999...
         lam = jnp.asarray(lam, dtype=jnp.result_type(float))
         lam = checks(lam, finite_rules(lam, "lam") + [(lambda: lam >= 0, "lam (penalty weight) must be >= 0")])
-        out = self._loss_terms(cs, qs, lam, m, _block(block))
+        out = self._loss_terms(c, q, sizes, lam, m, _block(block))
         return self._guard(out, out["top_population"])
 
     @eqx.filter_jit
-    def _loss_terms(self, cs, qs, lam, m, block):
-        n = cs.shape[0]
+    def _loss_terms(self, c, q, sizes, lam, m, block):
+        n = sum(sizes)
         M = _vectors(self._g(), self.n_levels)
-        R, E, top = _stream(self.ground_state(), M, cs, qs, block)
+        R, E, top = _stream(self.ground_state(), M, c, q, sizes, block)
         W = _ergotropy(R, self.hamiltonian(), validate=False)  # the stream's own state (hot: optimisation)
         E_all = jnp.concatenate([jnp.zeros(1, E.dtype), E])  # E_0 = 0 for |0><0|
         penalty = jnp.sum(jnp.abs(jnp.diff(E_all[n - m :]))) if m > 0 else jnp.zeros((), E.dtype)
+        cs, qs = (jnp.repeat(v, np.array(sizes), total_repeat_length=n) for v in (c, q))  # as in _expand
         cbar, qbar = jnp.mean(cs), jnp.mean(qs)
         a, b = 1 - cbar, 1 - qbar
         den = W + a + b
