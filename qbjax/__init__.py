@@ -22,6 +22,9 @@ __version__ = "0.1.0"
 
 __getattr__, __dir__, __all__ = attach(__name__, {
     "models": ".models",
+    "grid": ".grid",
+    "sweep": ".sweep",
+    "read_dataset": ".sweep.store",
     "AbstractBattery": ".models",
     "AbstractLindbladBattery": ".models",
     "active_energy": "._ergotropy",

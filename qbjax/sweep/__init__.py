@@ -61,7 +61,23 @@ the same fingerprint), computes none, and marks the manifest complete.  An inter
 or devices.
 """
 
+import sys as _sys
+import types as _types
+
 from .._lazy import attach
+
+
+class _SweepModule(_types.ModuleType):
+    """``qbjax.sweep`` is also the function ``qb.sweep(fn, grid, out, ...)``
+    (:func:`qbjax.sweep.function.sweep`)."""
+
+    def __call__(self, fn, grid, out, **options):
+        from .function import sweep
+
+        return sweep(fn, grid, out, **options)
+
+
+_sys.modules[__name__].__class__ = _SweepModule
 
 __getattr__, __dir__, __all__ = attach(__name__, {
     "AXES": ".grid",
@@ -76,6 +92,8 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "filter_dataset": ".filter",
     "n_configs": ".grid",
     "read_dataset": ".store",
+    "run_job": ".run",
     "run_sweep": ".run",
+    "sweep": ".function",
     "table_one_axes": ".grid",
 })

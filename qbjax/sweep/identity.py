@@ -27,7 +27,12 @@ COLUMNS = FEATURES + ("config_id",)
 
 
 def column_types() -> dict:
-    """{column: "float64" | "int64"} in file order."""
+    """{column: "float64" | "int64"} of the four-level Table-I dataset, in file order.
+
+    Other datasets (:func:`qbjax.sweep`) record their own ``identity["columns"]``: a type string per
+    column, ``"float64"``, ``"float32"``, ``"int64"``, ``"int32"``, ``"bool"``, or with a fixed shape
+    for an array output, e.g. ``"float64[150]"`` or ``"float64[2,3]"`` (see
+    :func:`qbjax.sweep.store.arrow_type`)."""
     return {c: ("int64" if c == "config_id" else "float64") for c in COLUMNS}
 
 
@@ -61,6 +66,8 @@ def manifest_identity(manifest: dict) -> dict:
 
 
 def _show(value) -> str:
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return f"{value[:12]}..."  # a SHA-256
     text = "(none)" if value is None else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

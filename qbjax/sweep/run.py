@@ -1,4 +1,5 @@
-"""``run_sweep``: the whole Table-I grid to a Parquet dataset (chunked, sharded, resumable).
+"""The sweep engine: a :class:`~qbjax.sweep.job.Job` to a Parquet dataset (chunked, sharded,
+resumable); :func:`run_sweep` (the Table-I grid) and :func:`qbjax.sweep.sweep` (any function) drive it.
 
 See :mod:`qbjax.sweep.runner` (chunks, devices, processes) and :mod:`qbjax.sweep.store` (layout).
 """
@@ -15,18 +16,18 @@ from pathlib import Path
 import numpy as np
 
 from . import lock, runner, store
-from .grid import AXES, n_configs, table_one_axes
-from .identity import (
-    FORMAT_VERSION,
-    changes,
-    fingerprint,
-    manifest_identity,
-    sweep_identity,
-)
+from .identity import FORMAT_VERSION, changes, fingerprint, manifest_identity
+from .job import Job, table_one_job
 
-__all__ = ["run_sweep"]
+__all__ = ["run_job", "run_sweep"]
 
 _CALLS = [0]
+
+
+def check_chunk(chunk) -> None:
+    """ValueError unless ``chunk`` is None or an integer >= 1."""
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1):
+        raise ValueError(f"chunk must be an integer >= 1 (configurations per part file); got chunk = {chunk!r}")
 
 
 def _validate(points, seed, conventions, chunk):
@@ -40,8 +41,7 @@ def _validate(points, seed, conventions, chunk):
         raise ValueError(f"seed must be an integer >= 0; got seed = {seed!r}")
     if conventions not in CONVENTIONS:
         raise ValueError(f"conventions must be one of {CONVENTIONS}; got conventions = {conventions!r}")
-    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1):
-        raise ValueError(f"chunk must be an integer >= 1 (configurations per part file); got chunk = {chunk!r}")
+    check_chunk(chunk)
 
 
 def _client():
@@ -169,15 +169,14 @@ def _prepare(out: Path, resume: bool) -> dict | None:
     return old
 
 
-def _identity(out: Path, old: dict | None, points: int, seed: int, conventions: str, chunk, n: int,
-              n_dev: int) -> dict:
+def _identity(out: Path, old: dict | None, job: Job, chunk, n_dev: int) -> dict:
     """The requested sweep's identity (chunk: as given, else the old sweep's, else the default); when
     resuming it must equal the old sweep's, else a ``DatasetError`` names every difference."""
     if chunk is None:
         chunk = manifest_identity(old).get("chunk") if old is not None else None
         if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-            chunk = runner.default_chunk(n, n_dev)
-    ident = sweep_identity(points, seed, conventions, min(int(chunk), n), n)
+            chunk = runner.default_chunk(job.n, n_dev)
+    ident = job.identity(min(int(chunk), job.n))
     if old is not None:
         diff = changes(manifest_identity(old), ident)
         if diff:
@@ -186,22 +185,23 @@ def _identity(out: Path, old: dict | None, points: int, seed: int, conventions: 
     return ident
 
 
-def _start(out: Path, ident: dict, old: dict | None, resume: bool) -> None:
+def _start(out: Path, ident: dict, old: dict | None, resume: bool, job: Job) -> None:
     """Process 0: write the "running" manifest (identity, fingerprint, parameters; the old runs kept)."""
     from .._info import environment
 
     store.check_storage(out, 0)
     manifest = dict(old or {})
-    params = {k: ident[k] for k in ("points", "seed", "conventions", "chunk", "n_configs")}
+    params = job.parameters(ident)
+    extra = {k: ident[k] for k in ("seed",) if k in ident}
     manifest.update({
         "command": "sweep",
         "status": "running",
         "format_version": FORMAT_VERSION,
         "fingerprint": fingerprint(ident),
         "identity": ident,
-        "parameters": {**params, "n_chunks": runner.n_chunks(ident["n_configs"], ident["chunk"]), "axes": list(AXES)},
+        "parameters": {**params, "n_chunks": runner.n_chunks(ident["n_configs"], ident["chunk"])},
         "columns": ident["columns"],
-        "seed": ident["seed"],
+        **extra,
         "started": manifest.get("started", store.now()),
         **environment(),
     })
@@ -209,10 +209,10 @@ def _start(out: Path, ident: dict, old: dict | None, resume: bool) -> None:
     store.write_json_atomic(out / store.MANIFEST, manifest)
 
 
-def _expected(points: int, seed: int, conventions: str, chunk: int, n: int) -> store.Expected:
+def _expected(job: Job, chunk: int) -> store.Expected:
     """What every part of this sweep must be (the same on every process)."""
-    ident = sweep_identity(points, seed, conventions, chunk, n)
-    return store.Expected(fingerprint(ident), ident, int(chunk), int(n), exact=True)
+    ident = job.identity(int(chunk))
+    return store.Expected(fingerprint(ident), ident, int(chunk), int(job.n), exact=True)
 
 
 def _pending(out: Path, mine: list[int], exp: store.Expected, first: bool) -> tuple[list[int], int]:
@@ -231,36 +231,38 @@ def _pending(out: Path, mine: list[int], exp: store.Expected, first: bool) -> tu
     return [k for k in mine if k not in good], len(good)
 
 
-def _compute(out: Path, exp: store.Expected, pending: list[int], devices: tuple, conventions: str,
+def _nonfinite(cols: dict, rows: int) -> np.ndarray:
+    """Rows with a NaN or inf in any floating-point column."""
+    bad = np.zeros(rows, dtype=bool)
+    for v in cols.values():
+        if np.issubdtype(v.dtype, np.floating):
+            bad |= ~np.isfinite(v).reshape(rows, -1).all(axis=1)
+    return bad
+
+
+def _compute(out: Path, exp: store.Expected, pending: list[int], devices: tuple, job: Job,
              bar: _Progress) -> dict:
     """Evaluate the ``pending`` chunks, one per device and step, and write their parts."""
     import jax
 
-    from ..models.four_level import validate_parameters
-
     ident, n_dev, chunk, n = exp.identity, len(devices), exp.chunk, exp.n_configs
-    axes = table_one_axes(ident["points"], ident["seed"])
-    validate_parameters({k: v for k, v in axes.items() if k != "triplet"}
-                        | dict(zip(("eps", "eps_b", "eps_a"), axes["triplet"].T)))
     counts = {"rows": 0, "nonfinite": 0, "compile_s": 0.0}
     t_loop = time.perf_counter()
     if pending:
-        compiled, batch, replicated, counts["compile_s"] = runner.compiled_step(conventions, devices, chunk,
-                                                                                ident["points"])
-        axes_dev = runner.put_axes(axes, replicated)
+        compiled, batch, replicated, counts["compile_s"] = job.compile(devices, chunk)
+        data_dev = runner.put_axes(job.data, replicated)
         t_loop = bar.t0 = time.perf_counter()
 
         def flush(item):
             step, ids, result = item
-            host = {k: np.asarray(v).reshape(n_dev, chunk) for k, v in result.items()}
+            host = {k: np.asarray(v).reshape(n_dev, chunk, *np.shape(v)[1:]) for k, v in result.items()}
             ids = ids.reshape(n_dev, chunk)
             for d, k in enumerate(step):
                 a, b = exp.bounds(k)
                 cols = {c: host[c][d, : b - a] for c in host}
-                bad = np.zeros(b - a, dtype=bool)
-                for v in cols.values():
-                    bad |= ~np.isfinite(v)
-                counts["nonfinite"] += int(bad.sum())
+                if job.host_columns is not None:
+                    cols.update(job.host_columns(ids[d, : b - a]))
+                counts["nonfinite"] += int(_nonfinite(cols, b - a).sum())
                 store.write_part(out, k, cols, ids[d, : b - a], exp.fingerprint, (a, b), ident)
                 counts["rows"] += b - a
                 bar.update(b - a)
@@ -268,7 +270,7 @@ def _compute(out: Path, exp: store.Expected, pending: list[int], devices: tuple,
         prev = None
         for step in runner.steps(pending, n_dev):
             ids = runner.step_ids(step, n, chunk, n_dev)
-            result = compiled(axes_dev, jax.device_put(ids, batch))  # dispatched asynchronously
+            result = compiled(data_dev, jax.device_put(ids, batch))  # dispatched asynchronously
             if prev is not None:
                 flush(prev)
             prev = (step, ids, result)
@@ -347,15 +349,31 @@ def run_sweep(out, points: int = 8, seed: int = 0, conventions: str = "physical"
     if not jax.config.read("jax_enable_x64"):
         raise ValueError("the sweep needs float64: precision is 'single' (unset QBJAX_PRECISION=single)")
 
+    return run_job(table_one_job(int(points), int(seed), conventions), out, chunk=chunk, resume=resume,
+                   progress=progress, devices=devices, t_start=t_start)
+
+
+def run_job(job: Job, out, chunk: int | None = None, resume: bool = False, progress: bool = True, devices=None,
+            t_start: float | None = None) -> Path:
+    """Run ``job`` (:mod:`qbjax.sweep.job`) into the dataset ``out``: the engine behind
+    :func:`run_sweep` and :func:`qbjax.sweep.sweep` (arguments and errors as documented there).
+
+    The job's up-front checks run first (nothing is created for a grid they reject); then process 0
+    locks ``out``, checks it and writes the "running" manifest, every process computes its share of
+    the chunks that have no valid part yet, and process 0 writes the final manifest.
+    """
+    import jax
+
+    t_start = time.perf_counter() if t_start is None else t_start
+    check_chunk(chunk)
+    job.validate()
     out = Path(out)
-    points, seed = int(points), int(seed)
-    n = n_configs(points)
     devices = runner.sweep_devices(devices)
     pid, n_proc = jax.process_index(), jax.process_count()
-    # barrier/key names: the same on every process (the arguments as given, not resolved paths, and the
-    # number of sweeps this process has run before)
+    # barrier/key names: the same on every process (the job and output as given, not resolved paths,
+    # and the number of sweeps this process has run before)
     _CALLS[0] += 1
-    tag = hashlib.sha1(f"{out}|{points}|{seed}|{conventions}|{_CALLS[0]}".encode()).hexdigest()[:12]
+    tag = hashlib.sha1(f"{out}|{job.key}|{_CALLS[0]}".encode()).hexdigest()[:12]
 
     with contextlib.ExitStack() as held:
         # -- process 0 locks out, checks it and writes the manifest; the others learn its chunk size ---
@@ -364,24 +382,24 @@ def run_sweep(out, points: int = 8, seed: int = 0, conventions: str = "physical"
             try:
                 held.enter_context(lock.locked(out, "sweep"))
                 old = _prepare(out, resume)
-                ident = _identity(out, old, points, seed, conventions, chunk, n, len(devices))
-                _start(out, ident, old, resume)
+                ident = _identity(out, old, job, chunk, len(devices))
+                _start(out, ident, old, resume, job)
                 first_chunk = ident["chunk"]
             except (ValueError, OSError) as err:  # tell the other processes instead of leaving them waiting
                 failure = err
         chunk = _share_chunk(first_chunk, f"qbjax-sweep-chunk-{tag}", out, failure)
         _barrier(f"qbjax-sweep-start-{tag}")
-        exp = _expected(points, seed, conventions, chunk, n)
+        exp = _expected(job, chunk)
 
         # -- this process's share, minus the parts already on disk that pass every check ---------------
         mine = runner.process_chunks(exp.n_chunks, pid, n_proc)
         pending, skipped = _pending(out, mine, exp, pid == 0)
-        store.check_storage(out, sum(b - a for a, b in map(exp.bounds, pending)))
+        store.check_storage(out, sum(b - a for a, b in map(exp.bounds, pending)), store.bytes_per_row(exp.columns))
         total = sum(b - a for a, b in map(exp.bounds, mine))
         bar = _Progress(total, total - sum(b - a for a, b in map(exp.bounds, pending)), progress,
-                        f"sweep {points}^7 {conventions}" + (f" [process {pid}/{n_proc}]" if n_proc > 1 else ""))
+                        job.label + (f" [process {pid}/{n_proc}]" if n_proc > 1 else ""))
         try:
-            counts = _compute(out, exp, pending, devices, conventions, bar)
+            counts = _compute(out, exp, pending, devices, job, bar)
         finally:
             bar.close()
         t_run, computed = counts["loop_s"], counts["rows"]

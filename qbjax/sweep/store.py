@@ -3,8 +3,11 @@
 Layout (a contract other tools rely on)::
 
     DIR/manifest.json              identity + fingerprint, parameters, versions, devices, timings, rows
-    DIR/data/part-KKKKKK.parquet   one part per chunk k (zero-padded), rows = the dataset columns
-                                   (float64, :data:`qbjax.models.four_level.FEATURES`) + config_id (int64)
+    DIR/data/part-KKKKKK.parquet   one part per chunk k (zero-padded), rows = the dataset columns:
+                                   those of the manifest's ``identity["columns"]``, in that order (the
+                                   Table-I sweep: the float64 :data:`qbjax.models.four_level.FEATURES`
+                                   + config_id (int64); a :func:`qbjax.sweep` dataset: config_id, the
+                                   parameters, the outputs; array outputs as fixed-size list columns)
     DIR/.qbjax.lock                the lock of the run writing DIR (:mod:`qbjax.sweep.lock`)
 
 Every part carries its dataset's identity in its Parquet key-value metadata (:func:`part_metadata`):
@@ -33,7 +36,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.four_level import FEATURES
+from .columns import (
+    DatasetError,
+    arrow_type,
+    bytes_per_row,
+    columns_of,
+    schema,
+    to_arrow,
+)
 from .identity import COLUMNS, FORMAT_VERSION, changes
 
 __all__ = [
@@ -44,6 +54,8 @@ __all__ = [
     "Expected",
     "PartError",
     "StorageError",
+    "arrow_type",
+    "bytes_per_row",
     "check_storage",
     "dataset_parts",
     "expected_of",
@@ -60,7 +72,7 @@ __all__ = [
 MANIFEST = "manifest.json"
 DATA_DIR = "data"
 _PART = re.compile(r"^part-(\d+)\.parquet$")
-#: Parquet bytes per row (35 float64/int64 columns of random values barely compress) + headroom
+#: Parquet bytes per row of the Table-I sweep (35 float64/int64 columns barely compress) + headroom
 BYTES_PER_ROW = len(COLUMNS) * 8 + 16
 #: keys of a part's Parquet key-value metadata
 META_FORMAT, META_FINGERPRINT, META_IDENTITY = "qbjax.format_version", "qbjax.fingerprint", "qbjax.identity"
@@ -71,8 +83,6 @@ class StorageError(OSError):
     """The output directory cannot hold the dataset (not writable, not enough space, not a sweep)."""
 
 
-class DatasetError(ValueError):
-    """A directory does not hold the dataset it should (no or foreign manifest, missing parts, in use)."""
 
 
 class PartError(DatasetError):
@@ -101,12 +111,6 @@ def unique_tmp(path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
 
 
-def schema():
-    import pyarrow as pa
-
-    return pa.schema([(c, pa.int64() if c == "config_id" else pa.float64()) for c in COLUMNS])
-
-
 def part_metadata(k: int, id_range, fingerprint: str = "", identity: dict | None = None) -> dict:
     """The Parquet key-value metadata of chunk ``k``'s part: format, fingerprint, identity, chunk, range."""
     return {META_FORMAT: str(FORMAT_VERSION), META_FINGERPRINT: fingerprint or "",
@@ -116,7 +120,8 @@ def part_metadata(k: int, id_range, fingerprint: str = "", identity: dict | None
 
 def write_part(out, k: int, columns: dict, config_ids: np.ndarray, fingerprint: str = "", id_range=None,
                identity: dict | None = None) -> Path:
-    """Write chunk ``k`` (``columns``: name -> float64 array, ``config_ids``: int64) atomically.
+    """Write chunk ``k`` (``columns``: name -> array of ``(rows, *shape)``, ``config_ids``: int64)
+    atomically, with the columns and types of ``identity["columns"]`` (default: the Table-I sweep's).
 
     ``fingerprint``/``identity``: the dataset's (:mod:`qbjax.sweep.identity`); ``id_range``: the chunk's
     config_id range ``(start, stop)`` (default: that of ``config_ids``).
@@ -127,9 +132,10 @@ def write_part(out, k: int, columns: dict, config_ids: np.ndarray, fingerprint: 
     ids = np.asarray(config_ids, dtype=np.int64)
     if id_range is None:
         id_range = (int(ids[0]), int(ids[-1]) + 1) if ids.size else (0, 0)
-    arrays = [pa.array(np.asarray(columns[c], dtype=np.float64)) for c in FEATURES] + [pa.array(ids)]
+    types = columns_of(identity)
+    arrays = [pa.array(ids) if c == "config_id" else to_arrow(columns[c], t) for c, t in types.items()]
     meta = part_metadata(k, id_range, fingerprint, identity)
-    table = pa.Table.from_arrays(arrays, schema=schema().with_metadata(meta))
+    table = pa.Table.from_arrays(arrays, schema=schema(types).with_metadata(meta))
     final = part_path(out, k)
     tmp = unique_tmp(final)
     try:
@@ -158,6 +164,11 @@ class Expected:
     chunk: int | None = None
     n_configs: int | None = None
     exact: bool = True
+
+    @property
+    def columns(self) -> dict:
+        """Column types of the dataset (name -> type string, file order)."""
+        return columns_of(self.identity)
 
     @property
     def n_chunks(self) -> int | None:
@@ -263,7 +274,7 @@ def read_part(path, k: int, exp: Expected, columns=None, full: bool = True):
     with pf:
         meta = _decode(pf.schema_arrow.metadata)
         problem = metadata_problem(meta, k, exp)
-        if problem is None and not pf.schema_arrow.equals(schema()):
+        if problem is None and not pf.schema_arrow.equals(schema(exp.columns)):
             problem = f"columns {pf.schema_arrow.names} are not the dataset columns"
         if problem is None and not full:
             start, stop = recorded_range(meta)
@@ -366,8 +377,9 @@ def read_manifest(out) -> dict | None:
     return manifest
 
 
-def check_storage(out, rows_to_write: int) -> None:
-    """Create ``DIR/data`` and make sure it is writable and can take ``rows_to_write`` more rows.
+def check_storage(out, rows_to_write: int, row_bytes: int = BYTES_PER_ROW) -> None:
+    """Create ``DIR/data`` and make sure it is writable and can take ``rows_to_write`` more rows of
+    ``row_bytes`` bytes each (default: the Table-I sweep's, :func:`bytes_per_row`).
 
     Raises :class:`StorageError` with the directory and the sizes in the message (before any compute).
     """
@@ -380,7 +392,7 @@ def check_storage(out, rows_to_write: int) -> None:
         probe.unlink()
     except OSError as err:
         raise unwritable(out, err) from err
-    need = int(rows_to_write) * BYTES_PER_ROW + (16 << 20)
+    need = int(rows_to_write) * int(row_bytes) + (16 << 20)
     free = shutil.disk_usage(data).free
     if free < need:
         raise StorageError(errno.ENOSPC, f"not enough disk space in {out}: the sweep needs about "
@@ -426,14 +438,15 @@ def read_dataset(path, columns=None, allow_incomplete: bool = False):
     """
     import pyarrow as pa
 
+    _, exp, parts = dataset_parts(path, allow_incomplete)
     if columns is not None:
         columns = list(dict.fromkeys(list(columns) + ["config_id"]))
-        bad = [c for c in columns if c not in COLUMNS]
+        bad = [c for c in columns if c not in exp.columns]
         if bad:
-            raise ValueError(f"columns must be dataset columns {COLUMNS}; got {bad}")
-    _, exp, parts = dataset_parts(path, allow_incomplete)
+            raise ValueError(f"columns must be dataset columns {tuple(exp.columns)}; got {bad}")
     if not parts:
-        return schema().empty_table() if columns is None else schema().empty_table().select(columns)
+        empty = schema(exp.columns).empty_table()
+        return empty if columns is None else empty.select(columns)
     tables, prev = [], None
     for k in sorted(parts):
         table = read_part(parts[k], k, exp, columns)

@@ -3,6 +3,8 @@
     python sweep_worker.py OUT POINTS CHUNK [PROCESS_ID NUM_PROCESSES PORT]
 
 With the last three arguments the process first joins a ``jax.distributed`` job on localhost.
+``SWEEP_WORKER_TARGET=user`` sweeps the battery of ``user_battery.py`` over its grid with
+``qbjax.sweep`` (POINTS is then ignored) instead of the Table-I grid.
 """
 
 import sys
@@ -24,7 +26,14 @@ if __name__ == "__main__":
     # SWEEP_WORKER_ALL_DEVICES=1: shard over every (forced host) CPU device, not the CPU default of one
     devices = jax.local_devices() if os.environ.get("SWEEP_WORKER_ALL_DEVICES") == "1" else None
     try:
-        run_sweep(out, points=points, seed=0, chunk=chunk, progress=False, devices=devices)
+        if os.environ.get("SWEEP_WORKER_TARGET") == "user":
+            import user_battery
+
+            from qbjax.sweep import sweep
+
+            sweep(user_battery.features, user_battery.grid(), out, chunk=chunk, progress=False, devices=devices)
+        else:
+            run_sweep(out, points=points, seed=0, chunk=chunk, progress=False, devices=devices)
     except (ValueError, OSError) as err:
         print(f"WORKER-ERROR: {err}", flush=True)
         sys.exit(3)
