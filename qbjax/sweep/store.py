@@ -33,8 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.four_level import FEATURES
-from .identity import COLUMNS, FORMAT_VERSION, changes
+from .identity import COLUMNS, FORMAT_VERSION, changes, columns_of
 
 __all__ = [
     "COLUMNS",
@@ -101,10 +100,36 @@ def unique_tmp(path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
 
 
-def schema():
+def arrow_type(name: str):
+    """The Arrow type of an identity's column type string: ``"float64"``, ``"int64"``, ``"bool"`` (any
+    ``pyarrow.type_for_alias`` name), or ``"T[n]"`` for a fixed-size list of ``n`` values of type ``T``."""
     import pyarrow as pa
 
-    return pa.schema([(c, pa.int64() if c == "config_id" else pa.float64()) for c in COLUMNS])
+    m = re.fullmatch(r"(\w+)\[(\d+)\]", name)
+    return pa.list_(pa.type_for_alias(m.group(1)), int(m.group(2))) if m else pa.type_for_alias(name)
+
+
+def schema(columns: dict | None = None):
+    """The Arrow schema of a part: ``columns`` ``{name: type string}`` (an identity's ``"columns"``;
+    default the four-level columns: the features float64, config_id int64)."""
+    import pyarrow as pa
+
+    if columns is None:
+        return pa.schema([(c, pa.int64() if c == "config_id" else pa.float64()) for c in COLUMNS])
+    return pa.schema([(c, arrow_type(t)) for c, t in columns.items()])
+
+
+def _arrow_column(values, type_):
+    """``values`` (a NumPy array, 2-D for a fixed-size list column, or an Arrow array) as an Arrow
+    array of ``type_``."""
+    import pyarrow as pa
+
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values if values.type == type_ else values.cast(type_)
+    if pa.types.is_fixed_size_list(type_):
+        flat = np.asarray(values, dtype=type_.value_type.to_pandas_dtype()).reshape(-1)
+        return pa.FixedSizeListArray.from_arrays(pa.array(flat, type=type_.value_type), type_.list_size)
+    return pa.array(np.asarray(values, dtype=type_.to_pandas_dtype()), type=type_)
 
 
 def part_metadata(k: int, id_range, fingerprint: str = "", identity: dict | None = None) -> dict:
@@ -116,10 +141,12 @@ def part_metadata(k: int, id_range, fingerprint: str = "", identity: dict | None
 
 def write_part(out, k: int, columns: dict, config_ids: np.ndarray, fingerprint: str = "", id_range=None,
                identity: dict | None = None) -> Path:
-    """Write chunk ``k`` (``columns``: name -> float64 array, ``config_ids``: int64) atomically.
+    """Write chunk ``k`` (``columns``: name -> array, ``config_ids``: int64) atomically.
 
     ``fingerprint``/``identity``: the dataset's (:mod:`qbjax.sweep.identity`); ``id_range``: the chunk's
-    config_id range ``(start, stop)`` (default: that of ``config_ids``).
+    config_id range ``(start, stop)`` (default: that of ``config_ids``).  The columns written, and their
+    types, are ``identity["columns"]`` (default: the four-level columns, float64 + config_id); a column is
+    a NumPy array (2-D for a fixed-size list column) or an Arrow array.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -127,9 +154,10 @@ def write_part(out, k: int, columns: dict, config_ids: np.ndarray, fingerprint: 
     ids = np.asarray(config_ids, dtype=np.int64)
     if id_range is None:
         id_range = (int(ids[0]), int(ids[-1]) + 1) if ids.size else (0, 0)
-    arrays = [pa.array(np.asarray(columns[c], dtype=np.float64)) for c in FEATURES] + [pa.array(ids)]
+    sch = schema(columns_of(identity))
+    arrays = [pa.array(ids) if f.name == "config_id" else _arrow_column(columns[f.name], f.type) for f in sch]
     meta = part_metadata(k, id_range, fingerprint, identity)
-    table = pa.Table.from_arrays(arrays, schema=schema().with_metadata(meta))
+    table = pa.Table.from_arrays(arrays, schema=sch.with_metadata(meta))
     final = part_path(out, k)
     tmp = unique_tmp(final)
     try:
@@ -263,7 +291,7 @@ def read_part(path, k: int, exp: Expected, columns=None, full: bool = True):
     with pf:
         meta = _decode(pf.schema_arrow.metadata)
         problem = metadata_problem(meta, k, exp)
-        if problem is None and not pf.schema_arrow.equals(schema()):
+        if problem is None and not pf.schema_arrow.equals(schema(columns_of(exp.identity))):
             problem = f"columns {pf.schema_arrow.names} are not the dataset columns"
         if problem is None and not full:
             start, stop = recorded_range(meta)
