@@ -4,7 +4,8 @@ Modules: :mod:`~qbjax.sweep.grid` (the seeded grid, ``config_id``), :mod:`~qbjax
 (chunks, sharding over local devices, process shares), :mod:`~qbjax.sweep.store` (Parquet parts,
 atomic renames, manifest, part checks, :func:`read_dataset`), :mod:`~qbjax.sweep.identity` (what
 determines the rows, the fingerprint), :mod:`~qbjax.sweep.lock` (one run per directory), :mod:`~qbjax.sweep.run`
-(:func:`run_sweep`), :mod:`~qbjax.sweep.filter` (:func:`filter_dataset`), :mod:`~qbjax.sweep.cli`.
+(:func:`run_sweep`), :mod:`~qbjax.sweep.filter` (:func:`filter_dataset`), :mod:`~qbjax.sweep.where`
+(``--where`` rules: expressions over a dataset's columns), :mod:`~qbjax.sweep.cli`.
 
 Dataset layout::
 
@@ -27,6 +28,7 @@ Usage::
     qbjax sweep --points 3 --out runs/small         # 3^7 = 2,187 (quick)
     qbjax sweep --out runs/grid --resume            # after an interruption: finishes the missing parts
     qbjax filter runs/grid --out runs/grid-filtered # the paper's rules, count after each rule
+    qbjax filter runs/grid --out runs/r1 --where "E0 > 1e-12 and ratio >= 1"   # rules of one's own
 
     >>> from qbjax.sweep import run_sweep, read_dataset, filter_dataset
     >>> run_sweep("runs/small", points=3)                 # doctest: +SKIP

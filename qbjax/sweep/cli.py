@@ -8,15 +8,18 @@ from pathlib import Path
 from .._runs import default_out, int_at_least
 
 
-def _print_counts(counts: dict) -> None:
+def _print_counts(counts: dict, paper: bool = True) -> None:
+    """The rows left after each rule; ``paper``: also the paper's counts (for the paper rules)."""
     from .filter import PAPER_COUNTS
 
     total = counts["total"]
+    width = max(16, *map(len, counts))
     print("[qbjax] filter counts (rows left after each rule):")
     for name, n in counts.items():
-        print(f"    {name:<16s} {n:>12,d}  ({100.0 * n / total if total else 0:.2f}%)")
-    print("    paper: " + " -> ".join(f"{v:,d}" for v in PAPER_COUNTS.values())
-          + f"  ({100.0 * PAPER_COUNTS['final'] / PAPER_COUNTS['total']:.2f}% kept)")
+        print(f"    {name:<{width}s} {n:>12,d}  ({100.0 * n / total if total else 0:.2f}%)")
+    if paper:
+        print("    paper: " + " -> ".join(f"{v:,d}" for v in PAPER_COUNTS.values())
+              + f"  ({100.0 * PAPER_COUNTS['final'] / PAPER_COUNTS['total']:.2f}% kept)")
 
 
 _TABLE_ONE_OPTIONS = {"points": 8, "seed": 0, "conventions": "physical"}
@@ -114,11 +117,11 @@ def _cmd_filter(args) -> int:
 
     out = Path(args.out) if args.out else default_out("filter")
     try:
-        counts = filter_dataset(args.dataset, out, progress=True)
+        counts = filter_dataset(args.dataset, out, where=args.where, progress=True)
     except (ValueError, OSError) as err:
         print(f"qbjax filter: error: {err}", file=sys.stderr)
         return 2
-    _print_counts(counts)
+    _print_counts(counts, paper=args.where is None)
     print(f"[qbjax] filtered dataset -> {out}")
     return 0
 
@@ -153,7 +156,12 @@ def register(subparsers) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=_cmd_sweep)
 
-    p = subparsers.add_parser("filter", help="apply the paper's filters (finite, E0 > 1e-12, |j0_i| > 1e-12) to a sweep dataset")
-    p.add_argument("dataset", help="a sweep dataset directory (manifest.json, data/part-*.parquet)")
+    p = subparsers.add_parser("filter", help="keep the rows of a dataset that pass rules: the paper's filters (finite, "
+                                             "E0 > 1e-12, |j0_i| > 1e-12) or --where expressions")
+    p.add_argument("dataset", help="a dataset directory (manifest.json, data/part-*.parquet)")
     p.add_argument("--out", help="output directory (default runs/filter-<timestamp>)")
+    p.add_argument("--where", action="append", metavar="EXPR",
+                   help="a rule over the dataset's columns, e.g. 'E0 > 1e-12 and ratio >= 1' (repeatable: applied "
+                        "in order, count after each; operators: comparisons, and/or/not, + - * / **, abs(), sqrt(), "
+                        "log(), ...; NaN compares false). Default: the paper's rules (four-level datasets only)")
     p.set_defaults(func=_cmd_filter)

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from .identity import column_types
+from .identity import column_types, columns_of
 
 __all__ = ["DatasetError", "arrow_type", "bytes_per_row", "column_array", "columns_of", "parse_type",
            "schema", "to_arrow", "type_string"]
@@ -74,16 +74,15 @@ def schema(columns: dict | None = None):
     return pa.schema([(c, arrow_type(t)) for c, t in (columns or column_types()).items()])
 
 
-def columns_of(identity: dict | None) -> dict:
-    """The column types (name -> type string, file order) of the dataset with this identity."""
-    cols = (identity or {}).get("columns")
-    return dict(cols) if isinstance(cols, dict) and cols else column_types()
-
-
 def to_arrow(values, text: str):
-    """One column's values (``(rows, *shape)``) as an Arrow array of type ``text``."""
+    """One column's values as an Arrow array of type ``text``: a NumPy-like array of shape
+    ``(rows, *shape)``, or an Arrow array / chunked array (cast to the type)."""
     import pyarrow as pa
 
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(arrow_type(text))
     base, shape = parse_type(text)
     flat = np.ascontiguousarray(np.asarray(values, dtype=base)).reshape(-1)
     arr = pa.array(flat)

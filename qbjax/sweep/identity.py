@@ -17,8 +17,8 @@ import json
 from ..models.four_level import FEATURES
 from .grid import AXES
 
-__all__ = ["COLUMNS", "FORMAT_VERSION", "changes", "column_types", "derived_identity", "fingerprint",
-           "manifest_identity", "sweep_identity"]
+__all__ = ["COLUMNS", "FORMAT_VERSION", "changes", "column_types", "columns_of", "derived_identity",
+           "fingerprint", "manifest_identity", "sweep_identity"]
 
 #: version of the on-disk dataset format: 2 = part files carry their identity in the Parquet metadata
 FORMAT_VERSION = 2
@@ -43,10 +43,18 @@ def sweep_identity(points: int, seed: int, conventions: str, chunk: int, n_confi
             "axes": list(AXES), "columns": column_types()}
 
 
-def derived_identity(kind: str, source_fingerprint: str, **parameters) -> dict:
-    """The identity of a dataset made from another one (``kind``: e.g. "filter") by ``parameters``."""
+def columns_of(identity) -> dict:
+    """The ``{column: type}`` of the dataset with this identity, in file order: ``identity["columns"]``,
+    or the four-level columns (:func:`column_types`) if the identity (or its ``"columns"``) is absent."""
+    columns = identity.get("columns") if isinstance(identity, dict) else None
+    return dict(columns) if isinstance(columns, dict) else column_types()
+
+
+def derived_identity(kind: str, source_fingerprint: str, columns: dict | None = None, **parameters) -> dict:
+    """The identity of a dataset made from another one (``kind``: e.g. "filter") by ``parameters``;
+    ``columns``: its ``{column: type}`` (default the four-level columns, :func:`column_types`)."""
     return {"format_version": FORMAT_VERSION, "kind": str(kind), "source_fingerprint": source_fingerprint or "",
-            **parameters, "columns": column_types()}
+            **parameters, "columns": column_types() if columns is None else dict(columns)}
 
 
 def fingerprint(identity: dict) -> str:
