@@ -24,6 +24,8 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "models": ".models",
     "grid": ".grid",
     "sweep": ".sweep",
+    "control": ".control",
+    "optimize_protocol": ".control.protocol",
     "read_dataset": ".sweep.store",
     "AbstractBattery": ".models",
     "AbstractLindbladBattery": ".models",

@@ -5,7 +5,7 @@ and resolved to qbjax modules.  The layers, each importing only from itself and 
 
     0 core        qbjax/_*.py (numerics, validation, run plumbing)
     1 models      qbjax/models/
-    2 workflows   qbjax/grid/, qbjax/sweep/, qbjax/learn/, qbjax/optimize/
+    2 workflows   qbjax/grid/, qbjax/sweep/, qbjax/learn/, qbjax/optimize/, qbjax/control/
     3 reproduce   qbjax/reproduce/
     4 cli         qbjax/cli.py, qbjax/__main__.py
 
@@ -25,7 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "qbjax"
 LAYERS = {"core": 0, "models": 1, "workflows": 2, "reproduce": 3, "cli": 4}
-WORKFLOWS = ("grid", "sweep", "learn", "optimize")
+WORKFLOWS = ("grid", "sweep", "learn", "optimize", "control")
 
 
 def _module_name(path: Path) -> str:

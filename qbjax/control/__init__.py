@@ -12,4 +12,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "make_problem": ".dynamics",
     "protocol_value": ".dynamics",
     "protocol_states": ".dynamics",
+    "ProtocolResult": ".protocol",
+    "optimize_protocol": ".protocol",
+    "penalty_value": ".protocol",
 })
