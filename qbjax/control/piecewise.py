@@ -99,8 +99,8 @@ class PiecewiseLinear(AbstractControl):
     bounds: tuple[float, float] | None = eqx.field(static=True)
 
     def __init__(self, values, t1, *, n=None, bounds=None):
-        self.t1 = check_duration(t1)
         self.bounds = check_bounds(bounds)
+        self.t1 = check_duration(t1)
         values = _initial(values, n, None if n is None else n + 1)
         if values.shape[0] < 2:
             raise ValueError(f"values must hold at least two node values; got shape {values.shape}")
