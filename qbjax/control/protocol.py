@@ -12,6 +12,10 @@ Multistart: ``starts`` initialisations (the controls as given, then seeded rando
 together under one ``jax.vmap`` of one compiled loop (``eqx.filter_jit``; ``lax.scan`` over the
 steps), each start keeping the best point it visited (lowest loss; a step whose loss or gradient is
 not finite leaves the start where it is).
+
+An optimum on a bound (bang-bang) sits at z -> +-inf, where the sigmoid's slope vanishes: Adam (the
+default) approaches it only slowly, while a sign-based method such as ``optax.rprop`` grows its steps
+while the gradient keeps its sign and reaches the edge in tens of steps.
 """
 
 from __future__ import annotations
