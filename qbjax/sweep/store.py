@@ -140,7 +140,8 @@ def write_part(out, k: int, columns: dict, config_ids: np.ndarray, fingerprint: 
     tmp = unique_tmp(final)
     try:
         with open(tmp, "xb") as fh:
-            pq.write_table(table, fh, compression="snappy", write_page_checksum=True)
+            pq.write_table(table, fh, compression="snappy", write_page_checksum=True,
+                           use_dictionary=dictionary_columns(types, identity))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
@@ -151,6 +152,18 @@ def write_part(out, k: int, columns: dict, config_ids: np.ndarray, fingerprint: 
                                           "--resume (finished parts are kept)") from err
         raise
     return final
+
+
+def dictionary_columns(types: dict, identity: dict | None) -> list[str]:
+    """The columns Parquet stores dictionary-encoded: the parameters, which repeat (a grid axis has
+    few values).  Outputs are continuous values that a dictionary cannot shorten; encoding them costs
+    most of a part's write time (measured in ``benchmarks/sweep_engine.py``)."""
+    from ..models.four_level import PARAMETERS
+
+    ident = identity or {}
+    names = (list(ident.get("grid_names", [])) + list(ident.get("fixed", {}))) if "grid_names" in ident \
+        else list(PARAMETERS)
+    return [c for c in names if c in types and "[" not in types[c]]
 
 
 @dataclass(frozen=True)
