@@ -10,35 +10,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import time
 from pathlib import Path
 
-from .._runs import default_out, int_at_least, write_manifest
+from .._runs import default_out, finite_float, int_at_least, write_manifest
 
 __all__ = ["register"]
 
 MICROMASER_DEFAULTS = {"starts": 3, "steps": 60}
 FOUR_LEVEL_DEFAULTS = {"starts": 64, "steps": 400}
-
-
-def finite_float(name: str, minimum: float | None = None, *, positive: bool = False):
-    """argparse type: a finite number (>= ``minimum``; > 0 with ``positive``), with an error naming
-    the option (NaN and inf are rejected)."""
-    rule = " > 0" if positive else f" >= {minimum:g}" if minimum is not None else ""
-
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or (minimum is not None and value < minimum) or (positive and value <= 0):
-            raise argparse.ArgumentTypeError(f"{name} must be a finite number{rule}; got {text}")
-        return value
-
-    return parse
 
 
 def _params(args) -> dict:
