@@ -196,7 +196,8 @@ def report(result: dict, target: str) -> str:
              f"{'the best static value' if result['from_static'] else 'the middle of the bounds'}), "
              f"{fmt(result['wall_s'], 4)} s (compilation included).",
              f"Static comparison: {len(s['parameters'])} constant values of {name} on a uniform grid of "
-             f"[{_n(lo)}, {_n(hi)}], each evaluated with the same objective.", ""]
+             f"[{_n(lo)}, {_n(hi)}] (spacing {_n((hi - lo) / (len(s['parameters']) - 1))}: the static optimum is "
+             f"resolved to that spacing only), each evaluated with the same objective.", ""]
     rows = [["optimised objective", _n(result["objective_value"]), unit],
             ["best static objective", _n(s["best_value"]), unit],
             [f"best static {name}", _n(s["best_parameter"]), t["energy"]],
