@@ -21,6 +21,7 @@ from ._info import environment
 
 __all__ = [
     "default_out",
+    "finite_float",
     "fmt",
     "int_at_least",
     "jsonable",
@@ -137,6 +138,23 @@ def int_at_least(name: str, lowest: int):
             raise argparse.ArgumentTypeError(f"{name} must be an integer; got {text!r}") from None
         if value < lowest:
             raise argparse.ArgumentTypeError(f"{name} must be >= {lowest}; got {value}")
+        return value
+
+    return parse
+
+
+def finite_float(name: str, minimum: float | None = None, *, positive: bool = False):
+    """argparse type: a finite number (>= ``minimum``; > 0 with ``positive``), with an error naming
+    the option (NaN and inf are rejected)."""
+    rule = " > 0" if positive else f" >= {minimum:g}" if minimum is not None else ""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or (minimum is not None and value < minimum) or (positive and value <= 0):
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number{rule}; got {text}")
         return value
 
     return parse

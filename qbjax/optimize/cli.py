@@ -6,39 +6,24 @@
 * ``qbjax optimize four-level``: inverse design of the four-level battery over the Table-I box,
   compared with the seeded grid; writes ``result.json``, ``convergence.png``, ``box.png``,
   ``summary.md`` and ``manifest.json``.
+* ``qbjax optimize charger`` / ``qbjax optimize tavis-cummings``: a time-dependent control (the
+  coupling J(t), the cavity detuning Delta(t)) against the best static parameter
+  (:mod:`qbjax.optimize.protocol_cli`); writes ``result.json``, ``protocol.png``, ``report.md`` and
+  ``manifest.json``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import time
 from pathlib import Path
 
-from .._runs import default_out, int_at_least, write_manifest
+from .._runs import default_out, finite_float, int_at_least, write_manifest
 
 __all__ = ["register"]
 
 MICROMASER_DEFAULTS = {"starts": 3, "steps": 60}
 FOUR_LEVEL_DEFAULTS = {"starts": 64, "steps": 400}
-
-
-def finite_float(name: str, minimum: float | None = None, *, positive: bool = False):
-    """argparse type: a finite number (>= ``minimum``; > 0 with ``positive``), with an error naming
-    the option (NaN and inf are rejected)."""
-    rule = " > 0" if positive else f" >= {minimum:g}" if minimum is not None else ""
-
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or (minimum is not None and value < minimum) or (positive and value <= 0):
-            raise argparse.ArgumentTypeError(f"{name} must be a finite number{rule}; got {text}")
-        return value
-
-    return parse
 
 
 def _params(args) -> dict:
@@ -140,8 +125,9 @@ def _common(p, defaults: dict, steps_help: str) -> None:
 
 
 def register(subparsers) -> None:
-    """Add ``qbjax optimize micromaser`` and ``qbjax optimize four-level`` to the CLI."""
+    """Add ``qbjax optimize micromaser``, ``four-level``, ``charger`` and ``tavis-cummings`` to the CLI."""
     from .defaults import CONVENTIONS, E0_MIN, G_PAPER, J0_MIN, OBJECTIVES
+    from .protocol_cli import register_protocol
 
     p = subparsers.add_parser("optimize", help="optimise charging protocols and battery designs (Optax, exact "
                                                "gradients)")
@@ -184,3 +170,4 @@ def register(subparsers) -> None:
     f.add_argument("--dataset", help="read the grid from a `qbjax sweep` dataset directory")
     _common(f, FOUR_LEVEL_DEFAULTS, "Adam steps per start")
     f.set_defaults(func=_cmd_four_level)
+    register_protocol(targets)

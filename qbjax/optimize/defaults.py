@@ -1,7 +1,8 @@
 """The optimisers' defaults and choices, without JAX (read by ``qbjax optimize --help``).
 
 ``CONVENTIONS`` equals :data:`qbjax.models.four_level.CONVENTIONS` (a test checks it); it is repeated
-here so that building the command line imports no model.
+here so that building the command line imports no model; ``PROTOCOL_OBJECTIVES`` likewise equals
+:data:`qbjax.control.OBJECTIVES`.
 """
 
 from __future__ import annotations
@@ -17,3 +18,6 @@ J0_MIN = 1e-3
 G_PAPER = math.pi / math.sqrt(15.6)
 #: the four-level generator conventions
 CONVENTIONS = ("physical", "published")
+#: the objectives and control bases of ``qbjax optimize charger|tavis-cummings``
+PROTOCOL_OBJECTIVES = ("ergotropy", "energy", "capacity", "power", "ergotropic-power", "stored-ergotropy")
+PROTOCOL_BASES = ("piecewise-constant", "piecewise-linear", "fourier")
