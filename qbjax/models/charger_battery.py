@@ -158,9 +158,10 @@ class ChargerBattery(AbstractLindbladBattery):
     def _optimal_times(self, t_max, n_grid: int):
         return self.map_members(_optimal_times, t_max, n_grid)
 
-    def features(self) -> dict:
-        """The optimal charging times and peaks of :meth:`optimal_times` (8 scalars)."""
-        return self.optimal_times()
+    def features(self, t_max=None, n_grid: int = 2001) -> dict:
+        """The optimal charging times and peaks of :meth:`optimal_times` (8 scalars; ``t_max`` and
+        ``n_grid`` as there)."""
+        return self.optimal_times(t_max, n_grid)
 
 
 _DEFAULT_T_MAX = Constraint("J", lambda J: J > 0, "J must be > 0 for the default t_max = pi / J of optimal_times "
