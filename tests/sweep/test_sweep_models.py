@@ -99,6 +99,17 @@ def test_vmapped_function_equals_the_model_built_directly(case):
     assert np.ptp(out[next(k for k in out if k in ("E", "ergotropy", "W", "E_max"))]) > 0  # the grid matters
 
 
+def test_multi_cell_points_without_a_unique_steady_state_give_nan_rows():
+    # two cells at lam_LR = omega: a level crossing (qbjax.models.multi_cell); the sweep gets NaN there
+    fn = sweep_model("multi-cell").function({"n_cells": 2, "omega": 1.2, "kappa": 0.5})
+    with qb.set_validation(False):
+        out = jax.jit(jax.vmap(fn))({"T_L": jnp.array([0.4, 1.0]), "lam_LR": jnp.array([0.3, 1.2])})
+    erg = np.asarray(out["ergotropy"])
+    assert np.isfinite(erg[0]) and np.isnan(erg[1]) and np.isnan(np.asarray(out["p_uu"])[1])
+    ref = two_cell(0.4, 0.1, 0.3, omega=1.2, kappa=0.5).features()["ergotropy"]
+    np.testing.assert_allclose(erg[0], ref, rtol=1e-12)
+
+
 def test_the_outputs_named_in_the_brief():
     tc = sweep_model("tavis-cummings").outputs(TC_FIXED, ["detuning"])
     assert tc["ergotropy_curve"].shape == (12,) and tc["blp_variation"].shape == () and "blp_published" in tc
