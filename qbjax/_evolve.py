@@ -48,11 +48,16 @@ def _real_block(L):
 
 
 def _solve(field, y0, ts, t0, solver, rtol, atol, max_steps, dt0, adjoint, saveat, norm=None):
-    """diffrax.diffeqsolve of dy/dt = field(t, y, args) from t0 to ts[-1] (PID step-size control)."""
+    """diffrax.diffeqsolve of dy/dt = field(t, y, args) from t0 to ts[-1] (PID step-size control).
+
+    A failed solve (``max_steps`` reached, say) raises at run time (diffrax's ``throw``, a host
+    callback) unless ``qb.set_validation(False)`` is active when the solve is traced: then the program
+    carries no callback and the save times the solve did not reach hold inf (diffrax's fill value)."""
     controller = diffrax.PIDController(rtol=rtol, atol=atol) if norm is None else diffrax.PIDController(
         rtol=rtol, atol=atol, norm=norm)
     return diffrax.diffeqsolve(diffrax.ODETerm(field), solver, t0=t0, t1=ts[-1], dt0=dt0, y0=y0, saveat=saveat,
-                               stepsize_controller=controller, max_steps=max_steps, adjoint=adjoint)
+                               stepsize_controller=controller, max_steps=max_steps, adjoint=adjoint,
+                               throw=validation_enabled())
 
 
 def _evolve_one(L, x0, ts, t0, solver, rtol, atol, max_steps, dt0, adjoint):

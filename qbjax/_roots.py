@@ -64,3 +64,34 @@ def grid_argmax(f: Callable, lo, hi, *, n_grid: int = 2001, iterations: int = 80
     a = jnp.maximum(grid[k] - step, lo)
     b = jnp.minimum(grid[k] + step, hi)
     return golden_max(f, a, b, iterations=iterations)
+
+
+def grid_argmax_stacked(f: Callable, lo, hi, values, *, iterations: int = 80):
+    """:func:`grid_argmax` of K functions at once, with ONE call of ``f`` per golden-section step.
+
+    ``f`` maps times (K, m) to (K, m): row k is the k-th function at its own m times; ``values``
+    (K, n_grid) holds the functions on ``jnp.linspace(lo, hi, n_grid)``.  Returns (x* (K,), f(x*) (K,)),
+    the numbers of K :func:`grid_argmax` calls with precomputed values.  One call per step lets an
+    ``f`` built on a batched LAPACK routine (``expm``, say) keep every such call on a single dependency
+    chain: with jaxlib 0.10.2 on CPU, two batched LAPACK calls ready at the same time (the two trial
+    points of a step, or K independent searches) can deadlock XLA's intra-op pool under ``vmap``.
+    """
+    values = jnp.asarray(values)
+    n_grid = values.shape[-1]
+    grid = jnp.linspace(lo, hi, n_grid)
+    k = jnp.argmax(values, axis=-1)
+    step = (hi - lo) / (n_grid - 1)
+    a = jnp.maximum(grid[k] - step, lo)
+    b = jnp.minimum(grid[k] + step, hi)
+
+    def body(_, state):
+        a, b = state
+        c = a + _GOLDEN * (b - a)
+        d = b - _GOLDEN * (b - a)
+        fcd = f(jnp.stack([c, d], axis=-1))
+        left = fcd[:, 0] >= fcd[:, 1]
+        return jnp.where(left, a, c), jnp.where(left, d, b)
+
+    a, b = jax.lax.fori_loop(0, iterations, body, (a, b))
+    x = 0.5 * (a + b)
+    return x, f(x[:, None])[:, 0]

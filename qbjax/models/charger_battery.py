@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._ergotropy import antiergotropy, capacity, energy, ergotropy, passive_energy
-from .._roots import bisect, grid_argmax
+from .._roots import bisect, grid_argmax_stacked
 from .._states import concurrence as _concurrence
 from .._states import partial_trace
 from .._validate import Constraint, as_float, as_int, checks, enforce, finite, finite_rules, is_concrete, nonnegative
@@ -158,9 +158,10 @@ class ChargerBattery(AbstractLindbladBattery):
     def _optimal_times(self, t_max, n_grid: int):
         return self.map_members(_optimal_times, t_max, n_grid)
 
-    def features(self) -> dict:
-        """The optimal charging times and peaks of :meth:`optimal_times` (8 scalars)."""
-        return self.optimal_times()
+    def features(self, t_max=None, n_grid: int = 2001) -> dict:
+        """The optimal charging times and peaks of :meth:`optimal_times` (8 scalars; ``t_max`` and
+        ``n_grid`` as there)."""
+        return self.optimal_times(t_max, n_grid)
 
 
 _DEFAULT_T_MAX = Constraint("J", lambda J: J > 0, "J must be > 0 for the default t_max = pi / J of optimal_times "
@@ -177,31 +178,32 @@ def _optimal_times(m: ChargerBattery, t_max, n_grid: int) -> dict:
     lo = t_max * 1e-6
 
     def battery(x):  # the model's own states: no validation in this hot path (features)
-        return partial_trace(x.reshape(4, 4), (2, 2), keep=1, validate=False)
+        return partial_trace(x.reshape(x.shape[:-1] + (4, 4)), (2, 2), keep=1, validate=False)
 
-    def at(t):  # exact propagator exp(L t) for the golden-section refinement
-        return battery(jax.scipy.linalg.expm(L * t) @ x0)
+    def propagators(ts):  # exp(L t) for the times ts (any shape): ONE batched expm
+        return jax.scipy.linalg.expm(L * ts[..., None, None])
 
     # grid states by repeated application of the one-step propagator exp(L dt)
-    step = jax.scipy.linalg.expm(L * ((t_max - lo) / (n_grid - 1)))
-    first = jax.scipy.linalg.expm(L * lo) @ x0
-    _, xs = jax.lax.scan(lambda x, _: (step @ x, x), first, None, length=n_grid)
-    rho_grid = jax.vmap(battery)(xs)
+    step, start = propagators(jnp.stack([(t_max - lo) / (n_grid - 1), lo]))
+    _, xs = jax.lax.scan(lambda x, _: (step @ x, x), start @ x0, None, length=n_grid)
+    rho_grid = battery(xs)
     grid = jnp.linspace(lo, t_max, n_grid)
     E, W = partial(energy, validate=False), partial(ergotropy, validate=False)
     e_grid, erg_grid = E(rho_grid, Hb), W(rho_grid, Hb)
 
-    funcs = {
-        "E": (lambda t: E(at(t), Hb), e_grid),
-        "erg": (lambda t: W(at(t), Hb), erg_grid),
-        "P": (lambda t: E(at(t), Hb) / t, e_grid / grid),
-        "Pe": (lambda t: W(at(t), Hb) / t, erg_grid / grid),
-    }
+    def targets(ts):  # rows E, erg, P = E / t, Pe = erg / t, each at its own row of times ts (4, k)
+        rho = battery(propagators(ts) @ x0)
+        e, w = E(rho, Hb), W(rho, Hb)
+        return jnp.stack([e[0], w[1], e[2] / ts[2], w[3] / ts[3]])
+
+    # the four searches as one (one batched expm per step: a single chain of LAPACK calls, which
+    # batched over a sweep's configurations cannot deadlock XLA's CPU pool; see qbjax._roots)
+    values = jnp.stack([e_grid, erg_grid, e_grid / grid, erg_grid / grid])
+    t_opt, f_opt = grid_argmax_stacked(targets, lo, t_max, values)
     out = {}
-    for key, (f, values) in funcs.items():
-        t_opt, f_opt = grid_argmax(f, lo, t_max, n_grid=n_grid, values=values)
-        out[f"t_{key}"] = t_opt
-        out[f"{key}_max"] = f_opt
+    for i, key in enumerate(("E", "erg", "P", "Pe")):
+        out[f"t_{key}"] = t_opt[i]
+        out[f"{key}_max"] = f_opt[i]
     return out
 
 

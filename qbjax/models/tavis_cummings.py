@@ -475,22 +475,25 @@ class TavisCummingsBattery(AbstractBattery):
         D = self.trace_distance_curve(fine, **kwargs)
         return jnp.sum(jnp.maximum(jnp.diff(D, axis=-1), 0.0), axis=-1)
 
-
-    def features(self, t1=20.0, n_times: int = 150) -> dict:
+    def features(self, t1=20.0, n_times: int = 150, curve: bool = False) -> dict:
         """Table-I quantities of one solve of the BLP pair on ``linspace(0, t1, n_times)`` (each
         ``batch_shape``): the final ergotropy ``ergotropy`` (physical) and ``ergotropy_published`` (the
         paper's functional) at t1, the trace distance ``trace_distance`` of the pair at t1, and the BLP
         measure by the paper's estimator ``blp_published`` and by the total positive variation of D on
-        the grid, ``blp_variation``.  ``t1`` must be finite and > 0 and ``n_times`` an integer >= 3
+        the grid, ``blp_variation``; with ``curve=True`` also ``ergotropy_curve`` (physical, the whole
+        grid, (*batch, n_times)).  ``t1`` must be finite and > 0 and ``n_times`` an integer >= 3
         (``ValueError`` naming them; ``eqx.error_if`` for a traced t1)."""
         n_times = as_int(n_times, "n_times", minimum=3)
         t1 = jnp.asarray(t1, dtype=float)
         t1 = checks(t1, finite_rules(t1, "t1") + [(lambda: t1 > 0, "t1 must be > 0 (the grid is linspace(0, t1))")])
         out = self.dynamics(jnp.linspace(0.0, t1, n_times))
-        return {
+        feats = {
             "ergotropy": out["ergotropy"][..., -1],
             "ergotropy_published": out["ergotropy_published"][..., -1],
             "trace_distance": out["trace_distance"][..., -1],
             "blp_published": out["blp_published"],
             "blp_variation": out["blp_variation"],
         }
+        if curve:
+            feats["ergotropy_curve"] = out["ergotropy"]
+        return feats

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 import qbjax as qb
-from qbjax._roots import bisect, golden_max, grid_argmax
+from qbjax._roots import bisect, golden_max, grid_argmax, grid_argmax_stacked
 
 
 def test_bose_einstein_vs_closed_form_and_broadcast():
@@ -77,3 +77,21 @@ def test_golden_and_grid_argmax():
     xm, fm = grid_argmax(g, 0.0, 10.0)
     np.testing.assert_allclose(xm, ref, atol=1e-7)
     np.testing.assert_allclose(fm, gn(ref), rtol=1e-13)
+
+
+def test_stacked_grid_argmax_equals_one_search_per_function():
+    # three functions searched at once, one call of f per step: the numbers of three grid_argmax calls
+    fs = [lambda x: jnp.sin(x) + 0.3 * jnp.sin(3 * x) + 0.05 * x, lambda x: x * jnp.exp(-x), lambda x: -(x - 7.3) ** 2]
+    calls = []
+
+    def stacked(ts):
+        calls.append(ts.shape)
+        return jnp.stack([f(t) for f, t in zip(fs, ts)])
+
+    grid = jnp.linspace(0.0, 10.0, 401)
+    x, fx = grid_argmax_stacked(stacked, 0.0, 10.0, jnp.stack([f(grid) for f in fs]))
+    for i, f in enumerate(fs):
+        xi, fi = grid_argmax(f, 0.0, 10.0, n_grid=401)
+        np.testing.assert_allclose([x[i], fx[i]], [xi, fi], rtol=1e-15)
+    np.testing.assert_allclose(x[1:], [1.0, 7.3], rtol=1e-7)  # a smooth maximum: to ~sqrt(eps)
+    assert calls == [(3, 2), (3, 1)]  # traced once in the loop, once at the maximiser
