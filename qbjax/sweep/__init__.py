@@ -83,6 +83,7 @@ _sys.modules[__name__].__class__ = _SweepModule
 
 __getattr__, __dir__, __all__ = attach(__name__, {
     "AXES": ".grid",
+    "MODELS": ".models",
     "COLUMNS": ".store",
     "DatasetError": ".store",
     "PAPER_COUNTS": ".filter",
@@ -97,5 +98,6 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "run_job": ".run",
     "run_sweep": ".run",
     "sweep": ".function",
+    "sweep_model": ".models",
     "table_one_axes": ".grid",
 })

@@ -70,7 +70,11 @@ def _target(args):
             raise ValueError(f"grid file {gf.path}: {name} of {model} must be fixed ([fixed] {name} = ...), "
                              "not swept")
     fixed = dict(gf.grid.fixed)
-    fn = sm.function(fixed)
+    features = sm.function(fixed)
+    taken = set(gf.grid.names) | set(fixed)
+
+    def fn(config):  # a model's features may repeat its parameters: the parameter columns hold them
+        return {k: v for k, v in features(config).items() if k not in taken}
 
     def validate(params):
         sm.validate({k: v for k, v in params.items() if k in gf.grid.names}, fixed)

@@ -7,6 +7,7 @@ resume, progress); :mod:`qbjax.sweep.job` turns ``fn`` and ``grid`` into the job
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -74,5 +75,8 @@ def sweep(fn, grid, out, *, chunk: int | None = None, resume: bool = False, prog
 
     if not jax.config.read("jax_enable_x64"):
         raise ValueError("the sweep needs float64: precision is 'single' (unset QBJAX_PRECISION=single)")
+    if validate is not None:  # the whole grid, before fn is traced (a rejected value is named first)
+        validate({**grid.params(), **grid.fixed})
     job = function_job(fn, grid, validate=validate, name=name)
+    job = dataclasses.replace(job, validate=lambda: None)  # checked above
     return run_job(job, out, chunk=chunk, resume=resume, progress=progress, devices=devices, t_start=t_start)

@@ -210,7 +210,7 @@ def function_job(fn, grid, validate=None, name: str | None = None) -> Job:
                 cols[k] = np.full(ids.shape, value, dtype=columns[k])
         return cols
 
-    def run_validate():
+    def run_validate():  # the whole grid, before any compute (qb.sweep runs it before tracing fn)
         if validate is not None:
             validate({**grid.params(), **grid.fixed})
 
