@@ -20,6 +20,9 @@ from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _protocol_cells import cells as protocol_cells  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -908,6 +911,7 @@ NOTEBOOKS = {
     "micromaser": MICROMASER,
     "differentiable_ergotropy": DIFFERENTIABLE,
     "tavis_cummings": TAVIS_CUMMINGS,
+    "protocol_optimisation": protocol_cells(md, code, _SETUP, _FOOTER),
 }
 
 def build(name: str) -> nbformat.NotebookNode:
