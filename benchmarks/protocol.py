@@ -28,7 +28,7 @@ start value: F0 + 0.999 (min(F_qbjax, F_scipy) - F0)), the time each needs to re
 the machine and the load average at start and end (a shared machine: the ratio of the same run is
 what compares).
 
-    PYTHONPATH=. python benchmarks/protocol.py            # default, a few minutes
+    PYTHONPATH=. python benchmarks/protocol.py            # default, about 8-10 minutes on 2 cores
     PYTHONPATH=. python benchmarks/protocol.py --quick    # t1 = 10, 10 segments, ~1-2 minutes
 """
 
@@ -146,7 +146,7 @@ def main(argv=None):
                                        atol=ATOL, n_save=2)
     r1 = run()
     r2 = run()
-    compile_s = max(r1.wall_s - r2.wall_s, 0.0)
+    compile_s = max(r1.wall_s - r2.wall_s, 0.0)  # 0 when the load rose between the runs
     qb_hist = np.maximum.accumulate(r2.history[:, 0])
     print(f"qbjax: {steps} rprop steps, first run {r1.wall_s:.1f} s (compilation included), second run "
           f"{r2.wall_s:.1f} s ({1e3 * r2.wall_s / steps:.0f} ms a step with its gradient); final {r2.objective:.6f}")
@@ -173,6 +173,10 @@ def main(argv=None):
     print(f"target {target:.6f} (start {f0:.6f} + 99.9% of the way to the lower final value)")
     print(f"time to target: qbjax {t_qb:.1f} s ({compile_s:.1f} s compilation + {t_qb_run:.1f} s, step {k + 1}); "
           f"SciPy + QuTiP {t_sp:.1f} s")
+    hit = sp_best >= r2.objective - 1e-9
+    print(f"qbjax's final value {r2.objective:.6f}: SciPy + QuTiP " + (f"reaches it at {float(ts[int(np.argmax(hit))]):.1f} s"
+          if hit.any() else f"does not reach it (best {sp_best[-1]:.6f})") + f"; qbjax reaches SciPy's final "
+          f"{-res.fun:.6f} at step {int(np.argmax(qb_hist >= -res.fun - 1e-9)) + 1 if (qb_hist >= -res.fun - 1e-9).any() else None}")
     print(f"ratio SciPy+QuTiP / qbjax = {t_sp / t_qb:.2f}x with compilation, {t_sp / t_qb_run:.2f}x without")
     print(f"load average at end {_load()}")
 
