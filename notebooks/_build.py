@@ -20,6 +20,9 @@ from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _protocol_cells import cells as protocol_cells  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -1186,6 +1189,7 @@ NOTEBOOKS = {
     "differentiable_ergotropy": DIFFERENTIABLE,
     "tavis_cummings": TAVIS_CUMMINGS,
     "sweep_your_battery": SWEEP_YOUR_BATTERY,
+    "protocol_optimisation": protocol_cells(md, code, _SETUP, _FOOTER),
 }
 
 def build(name: str) -> nbformat.NotebookNode:
