@@ -34,6 +34,28 @@ import numpy as np
 _ENABLED = [True]
 
 
+def _trace_key_state():
+    """A JAX configuration flag mirroring the setting, part of JAX's trace context: a function traced
+    (and cached by ``jax.jit``/``eqx.filter_jit``) with validation on is traced again, not reused,
+    when called with validation off, and vice versa.  None if this JAX has no such hook."""
+    try:
+        from jax._src import config as _config
+
+        return _config.bool_state("qbjax_validation", True, "qbjax's input validation (qb.set_validation)",
+                                  include_in_jit_key=True, include_in_trace_context=True)
+    except Exception:  # noqa: BLE001 - a private API: without it the setting is read at trace time only
+        return None
+
+
+_TRACE_KEY = _trace_key_state()
+
+
+def _set(enabled: bool) -> None:
+    _ENABLED[0] = bool(enabled)
+    if _TRACE_KEY is not None:
+        jax.config.update("qbjax_validation", bool(enabled))
+
+
 class set_validation:
     """Switch qbjax's input validation on (default) or off; also a context manager.
 
@@ -45,13 +67,13 @@ class set_validation:
 
     def __init__(self, enabled: bool):
         self.previous = _ENABLED[0]
-        _ENABLED[0] = bool(enabled)
+        _set(enabled)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        _ENABLED[0] = self.previous
+        _set(self.previous)
         return False
 
 
