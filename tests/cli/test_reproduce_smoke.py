@@ -30,6 +30,7 @@ def smoke_out(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # kept out of the default run for CI time (2-core machine); run with -m slow
 def test_index_links_every_model(smoke_out):
     index = (smoke_out / "report.md").read_text()
     assert "SMOKE RUN" in index
@@ -37,6 +38,7 @@ def test_index_links_every_model(smoke_out):
         assert f"]({model}/report.md)" in index, model
 
 
+@pytest.mark.slow  # shares the `reproduce all --smoke` run (about 4 min on 2 cores); run with -m slow
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_model_report_and_its_figures(smoke_out, model):
     report = smoke_out / model / "report.md"
@@ -61,6 +63,7 @@ def test_committed_reports_render_as_gfm(path):
     assert not problems, problems
 
 
+@pytest.mark.slow  # kept out of the default run for CI time (2-core machine); run with -m slow
 def test_manifest_has_the_timings(smoke_out):
     manifest = json.loads((smoke_out / "manifest.json").read_text())
     assert manifest["command"] == "reproduce all"

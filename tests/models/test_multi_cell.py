@@ -284,6 +284,7 @@ def _fd_grad(f, x, h=1e-5, one_sided=()):
     return g
 
 
+@pytest.mark.slow  # 50 s on 2 cores; the Pauli-path gradient test (n = 2) checks finite differences by default
 def test_gradients_vs_finite_differences():
     x = np.array([1.3, 0.8, 0.4, 0.15])
     assert float(_erg3_fn(x)) > 1e-3
@@ -533,7 +534,7 @@ def _fd(f, x, h):
     return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
 
 
-@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("n", [2, pytest.param(3, marks=pytest.mark.slow)])  # n = 3: 70 s, -m slow
 def test_pauli_gradients_equal_full_path_and_finite_differences(n):
     # d/d(T_L, lam) of the ergotropy, energy and the heat currents at a random non-degenerate point,
     # lam scaling the whole coupling matrix (the default path under jax.grad, a lax.cond on traced

@@ -222,6 +222,7 @@ def test_vmap_over_models_is_the_batched_solve():
     assert "tensor<2x150x9xf64>" in vm.lower(D, Gm).as_text()  # (Re/Im, sector entries, members)
 
 
+@pytest.mark.slow  # 27 s on 2 cores; test_gradient_wrt_detuning_vs_finite_differences runs by default
 def test_derivatives_through_vmap_over_models():
     kw = {"rtol": 1e-10, "atol": 1e-12, "max_steps": 4096}
     dets = jnp.array([0.1, 0.25, 0.4])
