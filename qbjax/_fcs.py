@@ -23,7 +23,7 @@ from math import comb
 import jax
 import jax.numpy as jnp
 
-from ._linalg import lu, lu_solve
+from ._linalg import _rows, choose, lu, lu_entries, lu_solve, matvec_entries, solve_entries
 from ._steady import null_vector
 from ._superop import trace_vector
 from ._validate import as_int, check_finite, validation_enabled
@@ -53,36 +53,76 @@ def cumulants_from_derivatives(derivs, right, left, s0=0.0, method: str = "auto"
         (..., n) cumulant rates.  Real when all inputs are real.
     """
     L0 = derivs[0]
-    order = len(derivs) - 1
     m = L0.shape[-1]
     dtype = jnp.result_type(L0.dtype, right.dtype, left.dtype)
     left = jnp.broadcast_to(left, right.shape).astype(dtype)
     right = right.astype(dtype)
+    if choose(m, method) == "unrolled":
+        js = cumulants_from_entries([_rows(D) for D in derivs], _cols(right), _cols(left), s0)
+        return jnp.stack(js, axis=-1)
     s0 = jnp.asarray(s0, dtype=dtype)
     P = right[..., :, None] * left[..., None, :]
     eye = jnp.eye(m, dtype=dtype)
-    M = L0.astype(dtype) - s0[..., None, None] * eye - P
-    fact = lu(M, method)
+    fact = lu(L0.astype(dtype) - s0[..., None, None] * eye - P, "lapack")
 
     def dot_left(v):
         return jnp.sum(left * v, axis=-1)
 
     def apply_R(v):
-        v = v - right * dot_left(v)[..., None]  # (1 - P) v
-        return lu_solve(fact, v)
+        return lu_solve(fact, v - right * dot_left(v)[..., None])  # R (1 - P) v
 
+    def combine(terms):
+        return sum(jnp.asarray(c)[..., None] * v for c, v in terms)
+
+    js = _recursion(len(derivs) - 1, lambda k, v: _mv(derivs[k], v), dot_left, apply_R, right, combine)
+    return jnp.stack(js, axis=-1)
+
+
+def cumulants_from_entries(derivs, right, left, s0=0.0):
+    """:func:`cumulants_from_derivatives` with every matrix an m x m nested list of arrays and every
+    vector a list of m arrays (the batch-last layout of :func:`qbjax._linalg.lu_entries`).
+
+    ``derivs[k]`` (k >= 1) may hold ``None`` for its structural zeros: a counting field usually
+    enters a generator in one or two entries, and then L^(k) |v>> costs one or two products.
+    Returns the list [j1, ..., jn] of arrays.
+    """
+    m = len(right)
+    L0 = derivs[0]
+    s0 = jnp.asarray(s0)
+    M = [[L0[i][j] - (s0 if i == j else 0.0) - right[i] * left[j] for j in range(m)] for i in range(m)]
+    fact = lu_entries(M)
+
+    def dot_left(v):
+        terms = [a * b for a, b in zip(left, v)]
+        return sum(terms[1:], terms[0])
+
+    def apply_R(v):
+        s = dot_left(v)
+        return solve_entries(fact, [vi - ri * s for vi, ri in zip(v, right)])  # R (1 - P) v
+
+    def combine(terms):
+        return [sum(c * v[i] for c, v in terms) for i in range(m)]
+
+    return _recursion(len(derivs) - 1, lambda k, v: matvec_entries(derivs[k], v), dot_left, apply_R, right,
+                      combine)
+
+
+def _recursion(order, apply_derivative, dot_left, apply_R, right, combine):
+    """The recursion of the module docstring, for any representation of vectors: ``combine`` forms
+    sum_i c_i v_i from (coefficient, vector) pairs."""
     states = [right]
     js = []
     for n in range(1, order + 1):
-        jn = sum(comb(n, k) * dot_left(_mv(derivs[k], states[n - k])) for k in range(1, n + 1))
-        js.append(jn)
+        Dv = [(comb(n, k), apply_derivative(k, states[n - k])) for k in range(1, n + 1)]
+        js.append(sum(c * dot_left(v) for c, v in Dv))
         if n < order:
-            rhs = sum(
-                comb(n, k) * (js[k - 1][..., None] * states[n - k] - _mv(derivs[k], states[n - k]))
-                for k in range(1, n + 1)
-            )
-            states.append(apply_R(rhs))
-    return jnp.stack(js, axis=-1)
+            terms = [(comb(n, k) * js[k - 1], states[n - k]) for k in range(1, n + 1)]
+            states.append(apply_R(combine(terms + [(-c, v) for c, v in Dv])))
+    return js
+
+
+def _cols(v):
+    return [v[..., i] for i in range(v.shape[-1])]
 
 
 def _mv(A, v):

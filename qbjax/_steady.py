@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._validate import check_generator, check_square, is_concrete, validation_enabled
-from ._linalg import lu, lu_solve
+from ._linalg import _rows, choose, lu, lu_entries, lu_solve, max_abs_entries, solve_entries
 from ._superop import trace_vector, unvec
 
 
@@ -48,27 +48,83 @@ def null_vector(G, t, *, row: int | None = None, name: str = "generator", valida
         G = check_generator(G, name, trace=t, what=what)
     if row is None:
         row = int(np.argmax(np.abs(np.asarray(t)) > 0)) if is_concrete(t) else 0
-    dtype = jnp.result_type(G.dtype, t.dtype)
-    scale = jax.lax.stop_gradient(jnp.abs(G).max(axis=(-1, -2)))  # the solution does not depend on it
-    scale = jnp.where(scale > 0, scale, 1.0)[..., None, None]
-    A = (G / scale).astype(dtype).at[..., row, :].set(t.astype(dtype))
-    b = jnp.zeros(G.shape[:-1], dtype=dtype).at[..., row].set(1.0)
-    fact = lu(A, method)
-    x = lu_solve(fact, b)
+    if choose(n, method) == "unrolled":
+        x, singular = _null_entries(_rows(G), t, row)
+        x = jnp.stack(x, axis=-1)
+        if not validation_enabled():
+            return x
+    else:
+        dtype = jnp.result_type(G.dtype, t.dtype)
+        scale = jax.lax.stop_gradient(jnp.abs(G).max(axis=(-1, -2)))  # the solution does not depend on it
+        scale = jnp.where(scale > 0, scale, 1.0)[..., None, None]
+        A = (G / scale).astype(dtype).at[..., row, :].set(t.astype(dtype))
+        b = jnp.zeros(G.shape[:-1], dtype=dtype).at[..., row].set(1.0)
+        fact = lu(A, "lapack")
+        x = lu_solve(fact, b)
+        singular = _singular(fact.pivots_abs.min(axis=-1), _max_abs_bound(t), n, dtype)
+    return _flag_singular(x, singular[..., None], name)
+
+
+def _flag_singular(x, singular, name: str):
+    """x (an array or a list of arrays, each broadcasting with ``singular``) where the system is
+    regular; NaN where it is singular when validation is off (no host callback), else an error."""
+    if not validation_enabled():  # no host callback: a singular member is NaN, not an error
+        return jax.tree.map(lambda v: jnp.where(singular, jnp.nan, v), x)
+    finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(x)]))
+    return eqx.error_if(x, jnp.any(singular) | ~finite,
+                        f"steady state: singular system ({name} has no unique steady state)")
+
+
+def _singular(min_pivot, max_abs, n: int, dtype):
     # A non-unique steady state makes A singular; in floating point (e.g. a degenerate generator
     # written in a rotated basis) partial-pivoting LU then shows a pivot at round-off level instead
     # of an exact zero, and the solve returns a finite but arbitrary vector.  Flag pivots below
     # 64 n eps max|A| (unique steady states of physical generators sit many orders above).
     eps = jnp.finfo(jnp.real(jnp.zeros((), dtype)).dtype).eps
-    pivots = fact.pivots_abs.min(axis=-1)
-    singular = pivots <= 64 * n * eps * jnp.abs(A).max(axis=(-1, -2))
-    if not validation_enabled():  # no host callback: a singular member is NaN, not an error
-        return jnp.where(singular[..., None], jnp.nan, x)
-    return eqx.error_if(
-        x,
-        jnp.any(singular) | ~jnp.all(jnp.isfinite(x)),
-        f"steady state: singular system ({name} has no unique steady state)",
-    )
+    return min_pivot <= 64 * n * eps * max_abs
+
+
+def _max_abs_bound(t):
+    """max(1, max|t|): a bound on max|A_ij| of the system (the rows of G / max|G| are at most 1 in
+    modulus), used as the scale of the pivot test.  (The exact max|A| costs a second pass over the
+    matrix that XLA's CPU fusion turned into a 2x slower batched 5x5 null vector.)"""
+    return jnp.maximum(1.0, jnp.max(jnp.abs(t)))
+
+
+def null_vector_entries(G, t, *, row: int | None = None, name: str = "generator") -> list:
+    """:func:`null_vector` for a generator given as an n x n nested list of arrays (the entries
+    broadcast to the batch shape; see :func:`qbjax._linalg.lu_entries`), by the unrolled
+    elimination, without the input checks: returns x as a list of n arrays.
+
+    The same system as :func:`null_vector` (G divided by max|G_ij|, the row ``row`` replaced by t^T,
+    the same pivoting), so the two give the same numbers; a model that assembles its generator entry
+    by entry calls this and never stacks the matrix.  A singular member raises, or is NaN with
+    validation off, as in :func:`null_vector`.
+    """
+    x, singular = _null_entries(G, t, row)
+    return x if not validation_enabled() else _flag_singular(x, singular, name)
+
+
+def _null_entries(G, t, row):
+    """(x, singular) by the unrolled elimination; with validation off, x is NaN where singular (the
+    NaN enters through the right-hand side, which every component of the solve depends on)."""
+    n = len(G)
+    t = jnp.asarray(t)
+    if t.shape != (n,):
+        raise ValueError(f"trace functional must have shape ({n},); got {t.shape}")
+    if row is None:
+        row = int(np.argmax(np.abs(np.asarray(t)) > 0)) if is_concrete(t) else 0
+    dtype = jnp.result_type(*(jnp.result_type(e) for r in G for e in r), t.dtype)
+    scale = jax.lax.stop_gradient(max_abs_entries(G))  # the solution does not depend on it
+    scale = jnp.where(scale > 0, scale, 1.0)
+    A = [[(e / scale).astype(dtype) for e in r] for r in G]
+    A[row] = [t[j].astype(dtype) for j in range(n)]
+    fact = lu_entries(A)
+    singular = _singular(fact.min_pivot, _max_abs_bound(t), n, dtype)
+    zero = jnp.zeros_like(scale, dtype=dtype)
+    one = jnp.where(singular, jnp.nan, 1.0).astype(dtype) if not validation_enabled() else zero + 1
+    b = [one if i == row else zero for i in range(n)]
+    return solve_entries(fact, b), singular
 
 
 def steady_state(L, *, validate: bool = True, method: str = "auto"):

@@ -15,10 +15,11 @@ from functools import partial
 
 import jax.numpy as jnp
 
+from .._arrays import sort_small
 from .._evolve import propagate
 from .._ergotropy import ergotropy as _ergotropy
-from .._fcs import cumulants_from_derivatives, generator_derivatives
-from .._steady import null_vector
+from .._fcs import cumulants_from_derivatives, cumulants_from_entries, generator_derivatives
+from .._steady import null_vector, null_vector_entries
 from .._thermal import bose_einstein
 
 #: the nine configuration parameters (dataset columns)
@@ -55,44 +56,73 @@ def _assemble(rows):
     return jnp.stack(flat, axis=-1).reshape(shape + (5, 5))
 
 
-def _rates(T_c, T_h, T_l, eps, eps_b, eps_a, r, g):
-    """The entries both generators are built from: occupations n_x, nt_x = 1 + n_x, gbar = r (n_h + n_c),
-    g^2 and a zero of the broadcast shape.  (Each generator forms Gamma12 itself, in the order of its
-    own equation: XLA may contract a*b + c*d into a fused multiply-add, so the order is kept.)"""
+def physical_entries(n_h, n_c, n_l, p_c, p_h, tau, r=1.0, g=1.0):
+    """The corrected generator of Eq. (1) (module docstring) at lam = 0 as a 5 x 5 list of entries,
+    and its counting entries {(i, j): (a, s)}: L_ij(lam) = a exp(s lam) (lam counts the quanta
+    emitted into the cavity, a -> b), so that d^k L / d lam^k = s^k a in those two entries only."""
+    th, tc, tl = 1 + n_h, 1 + n_c, 1 + n_l
+    gbar, g2, z = r * (n_h + n_c), g * g, jnp.zeros_like(n_h)
+    G12 = r * (p_h * n_h + p_c * n_c) / 2
+    rows = [
+        [-gbar, z, r * tc, r * th, -2 * G12],
+        [z, -gbar, r * tc, r * th, -2 * G12],
+        [r * n_c, r * n_c, -(2 * r * tc + g2 * n_l), g2 * tl, 2 * r * p_c * n_c],
+        [r * n_h, r * n_h, g2 * n_l, -(2 * r * th + g2 * tl), 2 * r * p_h * n_h],
+        [-G12, -G12, r * p_c * tc, r * p_h * th, -(gbar + tau)],
+    ]  # fmt: skip
+    return rows, {(2, 3): (g2 * tl, 1), (3, 2): (g2 * n_l, -1)}
+
+
+def published_entries(n_h, n_c, n_l, p_c, p_h, tau, r=1.0, g=1.0):
+    """Eq. (1) of the paper exactly as printed (with Gamma_1x = Gamma_2x = r, Gamma_x = 2 r,
+    Gamma_12x = r p_x, Gamma12 = (Gamma_12c n_c + Gamma_12h n_h)/2, gbar = r (n_h + n_c)), in the form
+    of :func:`physical_entries`.  Not trace preserving (the coherence column sums to -r p_c n_c)."""
+    th, tc, tl = 1 + n_h, 1 + n_c, 1 + n_l
+    gbar, g2, z = r * (n_h + n_c), g * g, jnp.zeros_like(n_h)
+    G12 = r * (p_c * n_c + p_h * n_h) / 2
+    rows = [
+        [-r * (n_h + n_c), z, r * th, r * tc, -2 * G12],
+        [z, -r * (n_h + n_c), r * th, r * tc, -2 * G12],
+        [r * n_c, r * n_c, -(2 * r * th) - g2 * tl, g2 * n_l, r * p_c * n_c],
+        [r * n_h, r * n_h, g2 * tl, -g2 * n_l - 2 * r * tc, 2 * r * p_h * n_h],
+        [-G12, -G12, r * p_h * th, 2 * r * p_c * tc, -gbar - tau],
+    ]  # fmt: skip
+    return rows, {(2, 3): (g2 * n_l, -1), (3, 2): (g2 * tl, 1)}
+
+
+ENTRIES = {"physical": physical_entries, "published": published_entries}
+
+
+def _tilted(entries, lam, T_c, T_h, T_l, p_c, p_h, tau, eps, eps_b, eps_a, r, g):
     n_h, n_c, n_l = occupations(T_c, T_h, T_l, eps, eps_b, eps_a)
-    return n_h, n_c, n_l, 1 + n_h, 1 + n_c, 1 + n_l, r * (n_h + n_c), g * g, jnp.zeros_like(n_h)
+    rows, counting = entries(n_h, n_c, n_l, p_c, p_h, tau, r, g)
+    lam = jnp.asarray(lam)
+    for (i, j), (a, sign) in counting.items():
+        rows[i][j] = a * (jnp.exp(lam) if sign == 1 else jnp.exp(-lam))
+    return _assemble(rows)
 
 
 def physical_generator(lam, T_c, T_h, T_l, p_c, p_h, tau, eps, eps_b, eps_a, r=1.0, g=1.0):
     """The corrected tilted generator of Eq. (1) (module docstring), shape (..., 5, 5)."""
-    n_h, n_c, n_l, th, tc, tl, gbar, g2, z = _rates(T_c, T_h, T_l, eps, eps_b, eps_a, r, g)
-    G12 = r * (p_h * n_h + p_c * n_c) / 2
-    lam = jnp.asarray(lam)
-    return _assemble([
-        [-gbar, z, r * tc, r * th, -2 * G12],
-        [z, -gbar, r * tc, r * th, -2 * G12],
-        [r * n_c, r * n_c, -(2 * r * tc + g2 * n_l), g2 * tl * jnp.exp(lam), 2 * r * p_c * n_c],
-        [r * n_h, r * n_h, g2 * n_l * jnp.exp(-lam), -(2 * r * th + g2 * tl), 2 * r * p_h * n_h],
-        [-G12, -G12, r * p_c * tc, r * p_h * th, -(gbar + tau)],
-    ])  # fmt: skip
+    return _tilted(physical_entries, lam, T_c, T_h, T_l, p_c, p_h, tau, eps, eps_b, eps_a, r, g)
 
 
 def published_generator(lam, T_c, T_h, T_l, p_c, p_h, tau, eps, eps_b, eps_a, r=1.0, g=1.0):
-    """Eq. (1) of the paper exactly as printed (with Gamma_1x = Gamma_2x = r, Gamma_x = 2 r,
-    Gamma_12x = r p_x, Gamma12 = (Gamma_12c n_c + Gamma_12h n_h)/2, gbar = r (n_h + n_c)).
+    """The printed tilted generator of Eq. (1) (:func:`published_entries`), shape (..., 5, 5)."""
+    return _tilted(published_entries, lam, T_c, T_h, T_l, p_c, p_h, tau, eps, eps_b, eps_a, r, g)
 
-    Not trace preserving (the coherence column sums to -r p_c n_c); kept for ``conventions="published"``.
-    """
-    n_h, n_c, n_l, th, tc, tl, gbar, g2, z = _rates(T_c, T_h, T_l, eps, eps_b, eps_a, r, g)
-    G12 = r * (p_c * n_c + p_h * n_h) / 2
-    lam = jnp.asarray(lam)
-    return _assemble([
-        [-r * (n_h + n_c), z, r * th, r * tc, -2 * G12],
-        [z, -r * (n_h + n_c), r * th, r * tc, -2 * G12],
-        [r * n_c, r * n_c, -(2 * r * th) - g2 * tl, g2 * n_l * jnp.exp(-lam), r * p_c * n_c],
-        [r * n_h, r * n_h, g2 * tl * jnp.exp(lam), -g2 * n_l - 2 * r * tc, 2 * r * p_h * n_h],
-        [-G12, -G12, r * p_h * th, 2 * r * p_c * tc, -gbar - tau],
-    ])  # fmt: skip
+
+def counting_derivatives(rows, counting, order: int) -> list:
+    """[L(0), L'(0), ..., L^(order)(0)] as entry lists, the derivatives sparse (``None`` off the
+    counting entries): the closed form of what nested forward-mode AD gives for the dense matrix."""
+    n = len(rows)
+    derivs = [rows]
+    for k in range(1, order + 1):
+        D = [[None] * n for _ in range(n)]
+        for (i, j), (a, sign) in counting.items():
+            D[i][j] = a if sign**k == 1 else -a
+        derivs.append(D)
+    return derivs
 
 
 GENERATORS = {"physical": physical_generator, "published": published_generator}
@@ -176,10 +206,10 @@ def block_ergotropy(x, eps, eps_b, eps_a):
     d = (r11 - r22) / 2
     s = d * d + c * c
     root = jnp.where(s > 0, jnp.sqrt(jnp.where(s > 0, s, 1.0)), 0.0)
-    r = jnp.stack([m + root, m - root, rbb, raa], axis=-1)
-    e = jnp.sort(jnp.stack(jnp.broadcast_arrays(eps, eps, eps_b, eps_a), axis=-1), axis=-1)
+    r = sort_small([m + root, m - root, rbb, raa])  # ascending (a sorting network, not jnp.sort)
+    e = sort_small([eps, eps, eps_b, eps_a])
     energy = eps * (r11 + r22) + eps_b * rbb + eps_a * raa
-    return energy - jnp.sum(jnp.sort(r, axis=-1)[..., ::-1] * e, axis=-1)
+    return energy - (r[3] * e[0] + r[2] * e[1] + r[1] * e[2] + r[0] * e[3])
 
 
 def with_baseline(p: dict) -> dict:
@@ -203,11 +233,26 @@ def thermodynamics(p: dict) -> dict:
     return {"Q_h": Q_h, "Q_c": Q_c, "W": W, "F": jnp.exp(log_F), "eta": W / Q_h}
 
 
+def physical_solution(n_h, n_c, n_l, p_c, p_h, tau, r, g, order: int):
+    """Steady state (list of the five components) and cumulants [j1..j_order] of the corrected
+    generator from its entries (:func:`physical_entries`): the core's batch-last unrolled solves
+    (:func:`qbjax._steady.null_vector_entries`, :func:`qbjax._fcs.cumulants_from_entries`) with the
+    two sparse counting derivatives; the matrix is never stacked into an array."""
+    rows, counting = physical_entries(n_h, n_c, n_l, p_c, p_h, tau, r, g)
+    t = trace_functional(jnp.result_type(n_h))
+    x = null_vector_entries(rows, t, row=0, name="generator(0)")
+    js = cumulants_from_entries(counting_derivatives(rows, counting, order), x, [t[i] for i in range(5)])
+    return x, js
+
+
 def features(p: dict, conventions: str = "physical", order: int = 4) -> dict:
     """Every dataset column for a parameter dict (arrays broadcast; no validation).
 
-    The battery and its baseline are solved as one stacked batch, so that every batched LAPACK call
-    (LU, triangular solves, and eigvals in the published conventions) lies on a single dependency
+    Physical conventions: the battery and its baseline (p_c = p_h = tau = 0, the same occupations)
+    by :func:`physical_solution`: elementwise arithmetic over the batch, no LAPACK call.
+
+    Published conventions: the battery and its baseline are solved as one stacked batch, so that
+    every batched LAPACK call (eigvals, LU, triangular solves) lies on a single dependency
     chain and no two run at once.  Reason (jaxlib 0.10.2, CPU): a batched LAPACK kernel started on an
     XLA intra-op pool worker splits its batch over that same pool (``jax::ParallelBatchMap``) and
     blocks until the pieces finish; two such calls ready at the same time can occupy every worker of
@@ -217,18 +262,31 @@ def features(p: dict, conventions: str = "physical", order: int = 4) -> dict:
     the same reason the ergotropies use the closed-form spectrum of the block-diagonal rho
     (:func:`block_ergotropy`) instead of two independent batched ``eigvalsh`` calls.
     """
-    pb = with_baseline(p)
-    x, js = state_and_cumulants(pb, conventions, order)  # (..., 2, 5), (..., 2, order)
-    E2 = block_ergotropy(x, pb["eps"], pb["eps_b"], pb["eps_a"])
-    E, E0 = E2[..., 0], E2[..., 1]
+    if conventions == "physical":
+        dtype = jnp.result_type(*(jnp.asarray(p[k]) for k in PARAMETERS), float)
+        q = {k: jnp.asarray(v, dtype=dtype) for k, v in p.items()}
+        n_h, n_c, n_l = occupations(*(q[k] for k in ("T_c", "T_h", "T_l", "eps", "eps_b", "eps_a")))
+        shape = jnp.broadcast_shapes(*(jnp.shape(v) for v in q.values()))
+        n_h, n_c, n_l = (jnp.broadcast_to(v, shape) for v in (n_h, n_c, n_l))
+        z = jnp.zeros(shape, dtype)
+        x, js = physical_solution(n_h, n_c, n_l, q["p_c"], q["p_h"], q["tau"], q["r"], q["g"], order)
+        x0, js0 = physical_solution(n_h, n_c, n_l, z, z, z, q["r"], q["g"], order)
+        E = block_ergotropy(jnp.stack(x, axis=-1), q["eps"], q["eps_b"], q["eps_a"])
+        E0 = block_ergotropy(jnp.stack(x0, axis=-1), q["eps"], q["eps_b"], q["eps_a"])
+    else:
+        pb = with_baseline(p)
+        x, js = state_and_cumulants(pb, conventions, order)  # (..., 2, 5), (..., 2, order)
+        E2 = block_ergotropy(x, pb["eps"], pb["eps_b"], pb["eps_a"])
+        E, E0 = E2[..., 0], E2[..., 1]
+        js, js0 = [js[..., 0, i] for i in range(order)], [js[..., 1, i] for i in range(order)]
     out = {k: jnp.asarray(p[k]) for k in PARAMETERS}
     out["E"] = E
     out["E0"] = E0
     out["ratio"] = E / E0
     for i in range(order):
-        out[f"j{i + 1}"] = js[..., 0, i]
-        out[f"j0_{i + 1}"] = js[..., 1, i]
-        out[f"C{i + 1}"] = js[..., 0, i] / js[..., 1, i]
+        out[f"j{i + 1}"] = js[i]
+        out[f"j0_{i + 1}"] = js0[i]
+        out[f"C{i + 1}"] = js[i] / js0[i]
     out.update(thermodynamics(p))
     return out
 

@@ -71,6 +71,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._arrays import map_in_chunks
 from .._ergotropy import ergotropy as _ergotropy
 from .._evolve import propagate
 from .._fcs import cumulants as _cumulants
@@ -376,9 +377,15 @@ def configuration_features(params: dict, conventions: str = "physical", order: i
     return features(params, conventions, order)
 
 
+#: rows per piece of the batched features (:func:`qbjax._arrays.map_in_chunks`; measured on a
+#: 2-core CPU, 10^5 configurations: 77 ms in one piece, 49 / 40 / 38 / 48 ms in pieces of 2048 /
+#: 4096 / 8192 / 16384)
+CHUNK = 8192
+
+
 @eqx.filter_jit
 def _features_batched(flat: dict, conventions: str, order: int) -> dict:
-    return jax.vmap(lambda p: features(p, conventions, order))(flat)
+    return map_in_chunks(lambda p: features(p, conventions, order), flat, CHUNK)
 
 
 def four_level_features(params: dict, conventions: str = "physical", order: int = 4,

@@ -97,3 +97,75 @@ def test_gradients_match_finite_differences_and_lapack():
     p1 = lambda gam: jnp.real(qb.steady_state(qb.liouvillian(np.diag([0.0, 1.0]), [sm, sm.T],
                                                              rates=jnp.stack([1.0, gam])), method="unrolled")[1, 1])
     np.testing.assert_allclose(jax.grad(p1)(0.5), 1 / 1.5**2, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# entry lists (the batch-last layout models assemble directly)
+# ---------------------------------------------------------------------------------------------
+
+
+def _random_generator(rng, B, n):
+    """B random classical rate matrices (n x n, columns sum to zero)."""
+    W = rng.uniform(0.1, 2.0, size=(B, n, n))
+    W[:, np.arange(n), np.arange(n)] = 0.0
+    W[:, np.arange(n), np.arange(n)] = -W.sum(axis=1)
+    return W
+
+
+def test_entry_null_vector_and_cumulants_match_the_dense_lapack_path():
+    from qbjax._fcs import cumulants_from_derivatives, cumulants_from_entries
+    from qbjax._steady import null_vector_entries
+
+    rng = np.random.default_rng(5)
+    B, n = 64, 5
+    W = _random_generator(rng, B, n)
+    t = np.ones(n)
+    rows = [[jnp.asarray(W[:, i, j]) for j in range(n)] for i in range(n)]
+    x = np.stack(null_vector_entries(rows, t), axis=-1)
+    x_lapack = np.asarray(null_vector(W, t, method="lapack"))
+    np.testing.assert_allclose(x, x_lapack, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.einsum("bij,bj->bi", W, x), 0, atol=1e-13)
+    # counting the jumps 1 -> 0: L(lam)_{01} = W_01 exp(lam); derivatives nonzero in one entry only
+    D = np.zeros_like(W)
+    D[:, 0, 1] = W[:, 0, 1]
+    sparse = [[None] * n for _ in range(n)]
+    sparse[0][1] = jnp.asarray(W[:, 0, 1])
+    js = np.stack(cumulants_from_entries([rows] + [sparse] * 4, [jnp.asarray(c) for c in x.T],
+                                         [jnp.asarray(1.0)] * n), axis=-1)
+    dense = np.asarray(cumulants_from_derivatives([jnp.asarray(W)] + [jnp.asarray(D)] * 4, jnp.asarray(x_lapack),
+                                                  jnp.ones(n), method="lapack"))
+    np.testing.assert_allclose(js, dense, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(js[:, 0], W[:, 0, 1] * x_lapack[:, 1], rtol=1e-12)  # mean current, closed form
+
+
+def test_entry_null_vector_flags_a_singular_generator():
+    from qbjax._steady import null_vector_entries
+
+    W = np.zeros((3, 3))  # every state absorbing: no unique steady state
+    rows = [[jnp.asarray(W[i, j]) for j in range(3)] for i in range(3)]
+    with pytest.raises(Exception, match="singular"):
+        jax.block_until_ready(null_vector_entries(rows, np.ones(3)))
+    with qb.set_validation(False):
+        assert np.all(np.isnan(np.stack(null_vector_entries(rows, np.ones(3)))))
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 5])
+def test_sort_small_is_a_sort_with_finite_gradients(n):
+    from qbjax._arrays import sort_small
+
+    rng = np.random.default_rng(n)
+    v = rng.integers(0, 3, size=(n, 50)).astype(float)  # many ties
+    np.testing.assert_array_equal(np.stack(sort_small(list(v))), np.sort(v, axis=0))
+    g = jax.grad(lambda w: jnp.sum(jnp.arange(1, n + 1) * jnp.stack(sort_small(list(w)))))(jnp.asarray(v[:, 0]))
+    assert np.all(np.isfinite(g)) and np.isclose(float(jnp.sum(g)), n * (n + 1) / 2)
+
+
+def test_map_in_chunks_equals_one_call_with_a_padded_remainder():
+    from qbjax._arrays import map_in_chunks
+
+    x = {"a": jnp.arange(10.0), "b": jnp.arange(20.0).reshape(10, 2)}
+    f = lambda d: {"s": d["a"] + d["b"].sum(-1), "m": d["b"] * d["a"][:, None]}
+    got = map_in_chunks(f, x, 4)  # pieces 4, 4, 2 (+ 2 padded rows)
+    ref = f(x)
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k])

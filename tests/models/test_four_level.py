@@ -432,3 +432,19 @@ def test_fig1_curves_relax_to_steady_state():
     np.testing.assert_allclose([float(c["s_over_c"][-1]), float(c["L_over_s"][-1]), float(c["L_over_c"][-1])],
                                [Hs / Hc, HL / Hs, HL / Hc], rtol=1e-9)
     assert abs(float(c["E"][0])) < 1e-14  # the initial state is passive
+
+
+@pytest.mark.parametrize("conv", ["physical", "published"])
+def test_sparse_counting_derivatives_equal_forward_mode_ad(conv):
+    # the closed-form derivatives d^k L / d lam^k (two entries) against nested jacfwd of the dense L(lam)
+    from qbjax._fcs import generator_derivatives
+    from qbjax.models import _four_level_equations as fe
+
+    p = dict(INVERTED, r=1.0, g=1.0)
+    p = {k: jnp.asarray(v, dtype=float) for k, v in p.items()}
+    dense = generator_derivatives(fe.generator_fn(p, conv), 4)
+    n = fe.occupations(*(p[k] for k in ("T_c", "T_h", "T_l", "eps", "eps_b", "eps_a")))
+    rows, counting = fe.ENTRIES[conv](*n, p["p_c"], p["p_h"], p["tau"], p["r"], p["g"])
+    for k, D in enumerate(fe.counting_derivatives(rows, counting, 4)):
+        M = np.array([[0.0 if e is None else float(e) for e in row] for row in D])
+        np.testing.assert_allclose(M, np.asarray(dense[k]), rtol=1e-14, atol=0, err_msg=f"order {k}")
