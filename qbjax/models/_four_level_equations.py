@@ -233,16 +233,23 @@ def thermodynamics(p: dict) -> dict:
     return {"Q_h": Q_h, "Q_c": Q_c, "W": W, "F": jnp.exp(log_F), "eta": W / Q_h}
 
 
-def physical_solution(n_h, n_c, n_l, p_c, p_h, tau, r, g, order: int):
+def physical_solution(n_h, n_c, n_l, p_c, p_h, tau, r, g, order: int, coherent: bool = True):
     """Steady state (list of the five components) and cumulants [j1..j_order] of the corrected
     generator from its entries (:func:`physical_entries`): the core's batch-last unrolled solves
     (:func:`qbjax._steady.null_vector_entries`, :func:`qbjax._fcs.cumulants_from_entries`) with the
-    two sparse counting derivatives; the matrix is never stacked into an array."""
+    two sparse counting derivatives; the matrix is never stacked into an array.
+
+    ``coherent=False`` (the baseline, p_c = p_h = tau = 0): the coherence Re rho12 decouples (its
+    row and column vanish off the diagonal) and stays 0, so the populations are solved as the 4 x 4
+    rate matrix they are.
+    """
     rows, counting = physical_entries(n_h, n_c, n_l, p_c, p_h, tau, r, g)
-    t = trace_functional(jnp.result_type(n_h))
+    m = 5 if coherent else 4
+    rows = [row[:m] for row in rows[:m]]
+    t = trace_functional(jnp.result_type(n_h))[:m]
     x = null_vector_entries(rows, t, row=0, name="generator(0)")
-    js = cumulants_from_entries(counting_derivatives(rows, counting, order), x, [t[i] for i in range(5)])
-    return x, js
+    js = cumulants_from_entries(counting_derivatives(rows, counting, order), x, [t[i] for i in range(m)])
+    return (x if coherent else x + [jnp.zeros_like(x[0])]), js
 
 
 def features(p: dict, conventions: str = "physical", order: int = 4) -> dict:
@@ -270,7 +277,7 @@ def features(p: dict, conventions: str = "physical", order: int = 4) -> dict:
         n_h, n_c, n_l = (jnp.broadcast_to(v, shape) for v in (n_h, n_c, n_l))
         z = jnp.zeros(shape, dtype)
         x, js = physical_solution(n_h, n_c, n_l, q["p_c"], q["p_h"], q["tau"], q["r"], q["g"], order)
-        x0, js0 = physical_solution(n_h, n_c, n_l, z, z, z, q["r"], q["g"], order)
+        x0, js0 = physical_solution(n_h, n_c, n_l, z, z, z, q["r"], q["g"], order, coherent=False)
         E = block_ergotropy(jnp.stack(x, axis=-1), q["eps"], q["eps_b"], q["eps_a"])
         E0 = block_ergotropy(jnp.stack(x0, axis=-1), q["eps"], q["eps_b"], q["eps_a"])
     else:
