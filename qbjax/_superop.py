@@ -125,6 +125,31 @@ def liouvillian(H, jump_ops=(), rates=None, *, validate: bool = True):
     return L + jnp.einsum("...k,...kij->...ij", rates.astype(D.dtype), D)
 
 
+def lindblad_rhs(H, jump_ops, rho, rates=None):
+    """The Lindblad master equation in operator form, d rho/dt (..., d, d):
+
+        d rho/dt = -i [H, rho] + sum_k gamma_k (A_k rho A_k^dag - (1/2) {A_k^dag A_k, rho}),
+
+    the action of :func:`liouvillian` on vec(rho) without building the (d^2, d^2) generator: O(K d^3)
+    per evaluation instead of O(d^4) (the cost that matters inside an ODE right-hand side).  ``H``
+    (..., d, d), ``jump_ops`` (..., K, d, d) (rates folded in, or given as ``rates`` (..., K), units
+    1/time), ``rho`` (..., d, d); batch dimensions broadcast.  No validation (a hot-loop function:
+    the caller checks H, the operators and the state once, e.g. with :func:`liouvillian`).
+    """
+    A = jnp.asarray(jump_ops)
+    H = jnp.asarray(H)
+    out = -1j * (H @ rho - rho @ H)
+    if A.shape[-3] == 0:
+        return out
+    Ad = _dag(A)
+    r = rho[..., None, :, :]
+    terms = A @ r @ Ad - 0.5 * (Ad @ A @ r + r @ Ad @ A)  # (..., K, d, d)
+    if rates is None:
+        return out + jnp.sum(terms, axis=-3)
+    rates = jnp.asarray(rates)
+    return out + jnp.sum(rates[..., :, None, None].astype(terms.dtype) * terms, axis=-3)
+
+
 def trace_vector(d: int, dtype=None):
     """The trace functional <<1| = vec(identity) for vectorised (d, d) matrices."""
     return vec(jnp.eye(d, dtype=dtype or jnp.result_type(complex)))

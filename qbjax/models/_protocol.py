@@ -60,6 +60,7 @@ from .._evolve import evolve as _evolve
 from .._states import purity as _purity
 from .._steady import steady_state as _steady_state
 from .._superop import liouvillian as _liouvillian
+from .._superop import lindblad_rhs as _lindblad_rhs
 from .._validate import Constraint, check_state, check_times, enforce
 
 __all__ = ["AbstractBattery", "AbstractLindbladBattery", "align", "steady_features"]
@@ -256,6 +257,19 @@ class AbstractLindbladBattery(AbstractBattery):
             return _liouvillian(self.hamiltonian(), self.jump_ops(t), validate=False)
         ops, rates = terms(t)
         return _liouvillian(self.hamiltonian(), ops, rates=rates, validate=False)
+
+    def lindblad_rhs(self, t, rho):
+        """d rho/dt = L(t) rho in operator form (:func:`qbjax._superop.lindblad_rhs` with the model's
+        ``hamiltonian()`` and ``jump_terms(t)`` or ``jump_ops(t)``): the same master equation as
+        ``liouvillian(t)`` at O(K d^3) a call instead of O(d^4), for time-dependent solves that rebuild
+        the generator at every step (:mod:`qbjax.control`).  ``rho`` (*batch, d, d); no validation."""
+        t = jnp.asarray(t, dtype=float)
+        terms = getattr(self, "jump_terms", None)
+        H = self.hamiltonian()
+        if terms is None:
+            return _lindblad_rhs(H, self.jump_ops(t), rho)
+        ops, rates = terms(t)
+        return _lindblad_rhs(H, ops, rho, rates=rates)
 
     def evolve(self, ts, rho0=None, **kwargs):
         """System density matrices at the times ``ts`` >= t0, started from ``rho0`` (default

@@ -1,6 +1,5 @@
 """Tavis-Cummings collective battery protected by cavity detuning (paper 003: T. Z. Jawad, "Ergotropy
 Protection via Cavity Detuning in Collective Open Quantum Batteries").
-
 N qubits in the symmetric Dicke space (J = N/2, basis |J, M>, index i = 0..N holds M = J - i as
 ``qutip.jmat``) coupled to one cavity mode truncated to ``n_cavity`` Fock states; Hilbert space
 Dicke (x) cavity, dimension d = (N + 1) n_cavity.  Units: hbar = 1, every frequency and rate in units of
@@ -16,16 +15,15 @@ environment B (thermal cavity with a modulated photon number, plus collective de
     L = a,      r(t) = gamma0 (1 + n_th(t)),    n_th(t) = n0 (1 + sin^2(Omega t)),  n0 = 0.1, Omega = pi/5,
     L = a^dag,  r(t) = gamma0 n_th(t),
     L = J_z,    r = gamma_phi,                                              gamma_phi = 0.02.
-environment "general" (a qbjax extension that contains both, so that ONE compiled solve covers A and B
-points: the environment becomes an array parameter):
+environment "general" (a qbjax extension containing both: ONE compiled solve covers A and B points):
     L = a, r(t) = gamma0 (exp(-lam t) + n_th(t));  L = a^dag, r = gamma0 n_th(t);  L = J_z, r = gamma_phi;
 it equals A for n0 = gamma_phi = 0 and B for lam = 0 (``as_general``).
-Defaults g = 0.1, gamma0 = 0.05, n_cavity = 6.  The battery is the Dicke space with
-H_B = w_b (J_z + N/2) (levels 0, w_b, ..., N w_b); start |J, J> (x) |0> (fully charged).
+Defaults g = 0.1, gamma0 = 0.05, n_cavity = 6.  The battery is the Dicke space with H_B = w_b (J_z + N/2) (levels
+0, w_b, ..., N w_b); start |J, J> (x) |0> (fully charged).
 
-Erratum on the rates: the appendix code as printed seems to put the square root around gamma0
-alone (coefficient sqrt(gamma0) exp(-lam t), i.e. rate gamma0 exp(-2 lam t)); with that reading no entry
-of Table I comes out, with the rates above every one does.
+Erratum on the rates: the appendix code as printed seems to put the square root around gamma0 alone (coefficient
+sqrt(gamma0) exp(-lam t), i.e. rate gamma0 exp(-2 lam t)); with that reading no entry of Table I comes out, with
+the rates above every one does.
 
 Outputs.  ``ergotropy_curve``: residual ergotropy of the reduced battery state rho_B = Tr_cav rho,
     physical:   E = Tr(rho_B H_B) - sum_k r_k^desc e_k^asc                 (0 <= E <= N w_b);
@@ -37,8 +35,8 @@ is clipped at 0.  ``conventions="published"`` reproduces exactly that functional
 it every printed entry of Table I; ``"physical"`` (default) is the correct ergotropy, several times
 smaller (N = 1, env A, Delta*: 0.7243 against the printed 5.0349) and never above N w_b.
 
-``blp``: D(t) = (1/2)||rho_B1(t) - rho_B2(t)||_1 for the pair started in |J, J>|0> and |J, -J>|0>,
-BLP measure N = int max(0, dD/dt) dt (for this one pair; the paper does not maximise over pairs).
+``blp``: D(t) = (1/2)||rho_B1(t) - rho_B2(t)||_1 for the pair started in |J, J>|0> and |J, -J>|0>, BLP measure
+N = int max(0, dD/dt) dt (for this one pair; the paper does not maximise over pairs).
     published:  the paper's estimator, Simpson's rule (SciPy >= 1.11 rule with Cartwright's correction
                 for an even number of points) over ``ts`` of max(0, numpy.gradient(D, dt));
     physical:   the total positive variation sum_k max(0, D(t_{k+1}) - D(t_k)) on ``ts`` refined
@@ -46,21 +44,19 @@ BLP measure N = int max(0, dD/dt) dt (for this one pair; the paper does not maxi
 
 ``optimal_detuning``: the paper's Eq. (7), Delta* = g sqrt(N / (2 gamma0)).
 
-Numerics.  ``evolve`` integrates the master equation in OPERATOR FORM: rho is kept as a real tensor
-(Re, Im) x (N+1, n_cavity, N+1, n_cavity), and every operator of the model is a single band of one
-factor (J_+/-, a, a^dag shift one index with sqrt weights; J_z, a^dag a are diagonal), so the right-hand
-side is a handful of shifted, weighted copies of rho: O(d^2) work per evaluation instead of the O(d^4)
-of a dense Liouvillian matvec.  A whole parameter grid (batch dimensions of the array fields) is ONE
-diffrax solve (``qbjax.evolve.evolve_ode``, Tsit5, PID control on the max over the grid of each member's
-RMS error).  Excitation-number conservation (H, a, a^dag, J_z all change X = J_z + N/2 + a^dag a by the
-same amount on both sides of rho) keeps a state that starts block-diagonal in X so; for such starts (the
-default |J,J>|0>, the BLP pair) the default method "sector" stores only rho[i, n; j, m = n - i + j]
-((N+1)^2 n_cavity numbers, 6x fewer for N = 4), with the batch axes last, and the reduced battery state
-is then diagonal in the Dicke basis, so ``battery_populations`` saves only its N+1 populations at the
-save times (``ergotropy_curve``, ``final_ergotropy``, ``blp`` and ``dynamics`` use it).  A general
-rho0 uses "operator" (the full tensor).  ``method="dense"`` instead builds the (d^2, d^2) Liouvillian of ``qbjax.liouvillian`` and
-calls ``qbjax.evolve`` per member (reference path, slower).  Gradients flow through diffrax
-(``RecursiveCheckpointAdjoint``).
+Numerics. ``evolve`` integrates the master equation in OPERATOR FORM: rho is kept as a real tensor (Re, Im) x (N+1,
+n_cavity, N+1, n_cavity), and every operator of the model is a single band of one factor (J_+/-, a, a^dag shift one
+index with sqrt weights; J_z, a^dag a are diagonal), so the right-hand side is a handful of shifted, weighted copies
+of rho: O(d^2) work per evaluation instead of the O(d^4) of a dense Liouvillian matvec. A whole parameter grid (batch
+dimensions of the array fields) is ONE diffrax solve (``qbjax.evolve.evolve_ode``, Tsit5, PID control on the max over
+the grid of each member's RMS error). Excitation-number conservation (H, a, a^dag, J_z all change X = J_z + N/2 +
+a^dag a by the same amount on both sides of rho) keeps a state that starts block-diagonal in X so; for such starts
+(the default |J,J>|0>, the BLP pair) the default method "sector" stores only rho[i, n; j, m = n - i + j] ((N+1)^2
+n_cavity numbers, 6x fewer for N = 4), with the batch axes last, and the reduced battery state is then diagonal in the
+Dicke basis, so ``battery_populations`` saves only its N+1 populations at the save times (``ergotropy_curve``,
+``final_ergotropy``, ``blp`` and ``dynamics`` use it). A general rho0 uses "operator" (the full tensor).
+``method="dense"`` instead builds the (d^2, d^2) Liouvillian of ``qbjax.liouvillian`` and calls ``qbjax.evolve`` per
+member (reference path, slower). Gradients flow through diffrax (``RecursiveCheckpointAdjoint``).
 
 Batching.  ``detuning``, ``gamma0``, ``g``, ``omega_b``, ``lam``, ``n0``, ``Omega`` and ``gamma_phi`` are
 JAX arrays of any broadcastable shapes; their broadcast shape is the model's ``batch_shape`` and every
@@ -78,7 +74,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from typing import ClassVar
 
 from .._validate import as_float, as_int, check_times, checks, finite, finite_rules, nonnegative
@@ -135,9 +130,8 @@ class TavisCummingsBattery(AbstractBattery):
     gamma_phi: jax.Array = eqx.field(default=0.02, converter=_field("gamma_phi"))
     on_truncation: str = eqx.field(default="raise", static=True)
 
-    constraints: ClassVar = tuple(nonnegative(f, "a rate or a photon number") for f in ("gamma0", "lam", "n0",
-                                                                                         "gamma_phi")) + \
-        tuple(finite(f) for f in ("detuning", "gamma0", "g", "omega_b", "lam", "n0", "Omega", "gamma_phi"))
+    constraints: ClassVar = tuple(nonnegative(f, "a rate or a photon number") for f in ("gamma0", "lam", "n0", "gamma_phi")) \
+        + tuple(finite(f) for f in _FLOAT_FIELDS)
 
     def __check_init__(self):
         if isinstance(self.n_qubits, bool) or not isinstance(self.n_qubits, (int, np.integer)) or self.n_qubits < 1:
@@ -159,8 +153,7 @@ class TavisCummingsBattery(AbstractBattery):
     # ------------------------------------------------------------------ structure
     @property
     def dims(self) -> tuple[int, int]:
-        """(N + 1, n_cavity): Dicke space (x) cavity."""
-        return (self.n_qubits + 1, self.n_cavity)
+        return (self.n_qubits + 1, self.n_cavity)  # Dicke space (x) cavity
 
     @property
     def dim(self) -> int:
@@ -234,6 +227,14 @@ class TavisCummingsBattery(AbstractBattery):
         (``qbjax.liouvillian`` with ``rates``: linear in the rates, exact gradients where a rate is 0)."""
         ops, rates = self.jump_terms(jnp.asarray(t, dtype=float))
         return _liouvillian(self.hamiltonian(), ops, rates=rates, validate=False)  # the model's own operators
+
+    def lindblad_rhs(self, t, rho):
+        """d rho/dt = L(t) rho for rho (*batch, d, d): the master equation of :meth:`liouvillian` by the
+        model's operator-form stencils (O(d^2) a call; used by time-dependent controls)."""
+        s = rho.shape[:-2] + self.dims * 2
+        y = jnp.stack([jnp.real(rho).reshape(s), jnp.imag(rho).reshape(s)], -5)
+        dy = operator_rhs(self)(jnp.asarray(t, dtype=float), y)
+        return (dy[..., 0, :, :, :, :] + 1j * dy[..., 1, :, :, :, :]).reshape(rho.shape)
 
     def as_general(self):
         """The same dynamics as environment "general" (A: n0 = gamma_phi = 0; B: lam = 0)."""

@@ -208,3 +208,20 @@ def test_non_unique_steady_state_raises(case):
         jax.block_until_ready(qb.steady_state(L))
     with pytest.raises(Exception, match="no unique steady state"):
         jax.block_until_ready(jax.jit(qb.steady_state)(L))
+
+
+def test_operator_form_rhs_equals_the_liouvillian_matvec():
+    # lindblad_rhs(H, A, rho) is L vec(rho) without the (d^2, d^2) matrix; checked against liouvillian
+    from qbjax._superop import lindblad_rhs, vec
+
+    rng = np.random.default_rng(3)
+    d = 5
+    H = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+    H = H + H.conj().T
+    A = rng.normal(size=(2, 3, d, d)) + 1j * rng.normal(size=(2, 3, d, d))  # a batch of 2, K = 3
+    rates = rng.uniform(size=(2, 3))
+    rho = rng.normal(size=(2, d, d)) + 1j * rng.normal(size=(2, d, d))
+    dense = np.einsum("bij,bj->bi", qb.liouvillian(H, A, rates=rates), vec(rho))
+    np.testing.assert_allclose(vec(lindblad_rhs(H, A, rho, rates=rates)), dense, atol=1e-13)
+    dense = np.einsum("bij,bj->bi", qb.liouvillian(H, A), vec(rho))
+    np.testing.assert_allclose(vec(lindblad_rhs(H, A, rho)), dense, atol=1e-13)

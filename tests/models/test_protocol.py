@@ -241,3 +241,18 @@ def test_users_own_lindblad_battery_gets_the_protocol():
     assert abs(float(g) - fd) < 1e-7
     with pytest.raises(ValueError, match="gamma"):
         DrivenQubit(1.0, 0.4, -0.2)
+
+
+@pytest.mark.parametrize("name", ["charger", "tc-A", "tc-B"])
+def test_model_operator_form_rhs_equals_its_liouvillian(name):
+    # the operator-form right-hand side the control solves use, against the model's dense L(t) vec(rho)
+    from qbjax._superop import vec
+
+    model = {"charger": lambda: qb.models.ChargerBattery(0.4, J=0.7, gamma=0.2),
+             "tc-A": lambda: qb.models.TavisCummingsBattery(2, detuning=0.3, n_cavity=4),
+             "tc-B": lambda: qb.models.TavisCummingsBattery(3, detuning=0.3, environment="B", n_cavity=5)}[name]()
+    d = model.initial_state().shape[-1]
+    rng = np.random.default_rng(1)
+    rho = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+    for t in (0.0, 1.3):
+        np.testing.assert_allclose(vec(model.lindblad_rhs(t, rho)), model.liouvillian(t) @ vec(rho), atol=1e-13)
