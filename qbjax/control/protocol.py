@@ -32,6 +32,7 @@ import numpy as np
 import optax
 
 from .._validate import as_int, set_validation
+from ..optimize.multistart import advance
 from .dynamics import ChargingProblem, make_problem, objective_value, protocol_states
 
 __all__ = ["ProtocolResult", "optimize_protocol", "penalty_value"]
@@ -107,40 +108,29 @@ def penalty_value(penalty, controls):
     return total
 
 
-def _where(cond, a, b):
-    return jax.tree_util.tree_map(lambda x, y: jnp.where(cond, x, y), a, b)
-
-
 @eqx.filter_jit
 def _optimise(problem, penalty, optimizer, stacked, steps: int):
-    """Every start (leading axis of ``stacked``) through ``steps`` optimiser steps, vmapped."""
+    """Every start (leading axis of ``stacked``) through ``steps`` optimiser steps, vmapped (the shared
+    multistart loop :func:`qbjax.optimize.multistart.advance`)."""
 
     def loss_fn(c):
         value = objective_value(problem, c)
         return -value + penalty_value(penalty, c), value
 
-    value_and_grad = jax.value_and_grad(loss_fn, has_aux=True)
+    def step_fn(c):
+        loss, value = loss_fn(c)
+        return loss, (loss, value, value)
 
-    def one(c0):
-        def step(carry, _):
-            c, state, best_loss, best_c, best_value = carry
-            (loss, value), g = value_and_grad(c)
-            ok = jnp.isfinite(loss) & jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(g)]))
-            better = ok & (loss < best_loss)
-            best = (jnp.where(better, loss, best_loss), _where(better, c, best_c), jnp.where(better, value, best_value))
-            updates, new_state = optimizer.update(g, state, c)
-            c = _where(ok, optax.apply_updates(c, updates), c)
-            state = _where(ok, new_state, state)
-            return (c, state, *best), value
-
-        init = (c0, optimizer.init(c0), jnp.asarray(jnp.inf), c0, jnp.asarray(jnp.nan))
-        (c, _, best_loss, best_c, best_value), history = jax.lax.scan(step, init, None, length=steps)
-        loss, value = loss_fn(c)  # the iterate after the last update
-        better = jnp.isfinite(loss) & (loss < best_loss)
-        return (_where(better, c, best_c), jnp.where(better, value, best_value), jnp.where(better, loss, best_loss),
-                history)
-
-    return jax.vmap(one)(stacked)
+    starts = jax.tree_util.tree_leaves(stacked)[0].shape[0]
+    inf, nan = jnp.full(starts, jnp.inf), jnp.full(starts, jnp.nan)
+    carry = (stacked, jax.vmap(optimizer.init)(stacked), jnp.zeros(starts, jnp.int32), inf, (stacked, nan))
+    (c, _, _, best_loss, (best_c, best_value)), (history, _) = advance(step_fn, optimizer, carry, steps,
+                                                                        best_needs_finite_step=True)
+    loss, value = jax.vmap(loss_fn)(c)  # the iterate after the last update
+    better = jnp.isfinite(loss) & (loss < best_loss)
+    where = lambda a, b: jax.tree_util.tree_map(  # noqa: E731
+        lambda x, y: jnp.where(better.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), a, b)
+    return where(c, best_c), jnp.where(better, value, best_value), jnp.where(better, loss, best_loss), history
 
 
 def _stack(controls, starts: int, seed: int):

@@ -2,9 +2,12 @@
 
 * :func:`lbfgs_minimise`: Optax L-BFGS with its zoom line search in one ``lax.while_loop``, stopping at
   ``max_steps`` or when |grad| < ``gtol`` (the micromaser protocol optimisation).
-* :func:`adam_ascent`: many starts advanced together by one ``vmap``-ed Adam loop (cosine-decayed
-  learning rate), each start keeping the best *feasible* point it visited, in compiled segments so
-  that progress can be shown between them (the four-level inverse design).
+* :func:`advance`: the multistart loop, many starts advanced together by one ``vmap``-ed optimiser
+  loop, each start keeping the best point it visited (the four-level inverse design and
+  :func:`qbjax.optimize_protocol`);
+* :func:`adam_ascent`: :func:`advance` with Adam (cosine-decayed learning rate), keeping the best
+  *feasible* point, in compiled segments so that progress can be shown between them (the four-level
+  inverse design).
 
 Objectives are Equinox modules (their array fields are traced, their static fields select the
 computation), so ``eqx.filter_jit`` compiles each optimiser once per objective structure and reuses
@@ -21,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-__all__ = ["adam_ascent", "evaluate", "lbfgs_minimise"]
+__all__ = ["adam_ascent", "advance", "evaluate", "lbfgs_minimise"]
 
 
 @eqx.filter_jit
@@ -60,34 +63,60 @@ def _init(z, lr: float, steps: int):
     return jax.vmap(_adam(lr, steps).init)(z)
 
 
-@eqx.filter_jit
-def _segment(objective, carry, lr: float, steps: int, segment: int):
-    """``segment`` Adam steps of every start (vmapped), tracking each start's best feasible f."""
-    opt = _adam(lr, steps)
-    value_and_grad = jax.value_and_grad(lambda z: _negate(objective(z)), has_aux=True)
+def _where(cond, a, b):
+    return jax.tree.map(lambda x, y: jnp.where(cond, x, y), a, b)
+
+
+def _finite(tree):
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
+def advance(loss_fn, optimizer, carry, length: int, total: int | None = None, best_needs_finite_step: bool = False):
+    """``length`` optimiser steps of every start, all starts advanced together by one ``vmap``.
+
+    The multistart loop of qbjax's design problems (the four-level inverse design, charging-protocol
+    optimisation).  ``loss_fn(z) -> (loss, (score, keep, record))``: the gradient of ``loss`` drives
+    the step; ``score`` (lower is better) decides whether (z, keep) becomes the start's best; ``record``
+    is returned for every step.  ``carry = (z, optimizer state, step counter k, best score,
+    (best z, best keep))``, each with a leading start axis.  A step whose loss or gradient is not
+    finite, or with k >= ``total`` (a last segment longer than the steps left), leaves z and the
+    optimiser state where they are; ``best_needs_finite_step``: such a step's z cannot become the best.
+
+    Returns (carry, (records, best scores)), the last two with shape (starts, length, ...).
+    """
+    value_and_grad = jax.value_and_grad(loss_fn, has_aux=True)
 
     def one(carry):
         def step(carry, _):
-            z, state, k, best_f, best_z = carry
-            (negF, (f, feasible)), g = value_and_grad(z)
-            better = feasible & (f > best_f)
-            best_f = jnp.where(better, f, best_f)
-            best_z = jnp.where(better, z, best_z)
-            updates, new_state = opt.update(g, state, z)
-            active = jnp.isfinite(negF) & jnp.all(jnp.isfinite(g)) & (k < steps)
-            z = jnp.where(active, z + updates, z)
-            state = jax.tree.map(lambda a, b: jnp.where(active, a, b), new_state, state)
-            return (z, state, k + 1, best_f, best_z), (jnp.where(feasible, f, jnp.nan), best_f)
+            z, state, k, best_s, best = carry
+            (loss, (score, keep, record)), g = value_and_grad(z)
+            ok = jnp.isfinite(loss) & _finite(g)
+            better = (score < best_s) & ok if best_needs_finite_step else score < best_s
+            best_s = jnp.where(better, score, best_s)
+            best = _where(better, (z, keep), best)
+            updates, new_state = optimizer.update(g, state, z)
+            active = ok if total is None else ok & (k < total)
+            z = _where(active, optax.apply_updates(z, updates), z)
+            state = _where(active, new_state, state)
+            return (z, state, k + 1, best_s, best), (record, best_s)
 
-        return jax.lax.scan(step, carry, None, length=segment)
+        return jax.lax.scan(step, carry, None, length=length)
 
     return jax.vmap(one)(carry)
 
 
-def _negate(out):
-    """(F, aux) -> (-F, aux): the ascent minimises -F."""
-    F, aux = out
-    return -F, aux
+@eqx.filter_jit
+def _segment(objective, carry, lr: float, steps: int, segment: int):
+    """``segment`` Adam steps of every start (:func:`advance`), tracking each start's best feasible f."""
+
+    def loss_fn(z):
+        F, (f, feasible) = objective(z)
+        return -F, (jnp.where(feasible, -f, jnp.inf), (), jnp.where(feasible, f, jnp.nan))
+
+    z, state, k, best_f, best_z = carry
+    carry = (z, state, k, -best_f, (best_z, ()))
+    (z, state, k, best_s, (best_z, _)), (f_now, best_steps) = advance(loss_fn, _adam(lr, steps), carry, segment, steps)
+    return (z, state, k, -best_s, best_z), (f_now, -best_steps)
 
 
 def adam_ascent(objective, z0, *, steps: int, lr: float, segment: int = 50, progress=None):

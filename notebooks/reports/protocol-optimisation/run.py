@@ -68,7 +68,7 @@ def study(N, t1, segments, steps, n_scan=161, rtol=1e-6, atol=1e-8):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--Ns", type=int, nargs="+", default=[2, 3])
+    ap.add_argument("--Ns", type=int, nargs="+", default=[2, 3, 4])
     ap.add_argument("--t1", type=float, default=20.0)
     ap.add_argument("--segments", type=int, default=20)
     ap.add_argument("--steps", type=int, default=100)
@@ -88,14 +88,26 @@ def main(argv=None):
              "| N | env | Delta* | E(Delta*) | best static Delta | E static | E static, n_cavity 6 | "
              "E time-dependent | gain over static | gain over Delta* | wall (s) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    profiles = []
+    profiles, gains = [], []
     for N in args.Ns:
         for env, ds, es, dbest, ebest, e6, etd, vals, wall in study(N, args.t1, args.segments, args.steps):
             lines.append(f"| {N} | {env} | {ds:.4f} | {es:.4f} | {dbest:.4f} | {ebest:.4f} | {e6:.4f} | {etd:.4f} | "
                          f"{etd - ebest:+.4f} | {etd - es:+.4f} | {wall:.0f} |")
             profiles.append(f"- N = {N}, env {env}: Delta(t) / Delta* = {np.array2string(vals / ds, precision=2)}")
+            gains.append((N, env, etd - ebest, (etd - ebest) / ebest, (ebest - es) / (etd - es)))
             print(lines[-1], flush=True)
     load1 = os.getloadavg()
+    g = np.array([x[2] for x in gains])
+    rel = np.array([x[3] for x in gains])
+    share = np.array([x[4] for x in gains])
+    nothing = [f"N = {n}, env {e}" for n, e, d, _, _ in gains if d < 1e-3]
+    lines += ["", f"Over the best constant detuning in the same bounds, the time-dependent detuning gains "
+              f"{g.min():.4f} to {g.max():.4f} ({100 * rel.min():.1f}% to {100 * rel.max():.1f}%) of ergotropy at "
+              f"t1; of its gain over the paper's Delta*, {100 * share.min():.0f}% to {100 * share.max():.0f}% is "
+              "already that of the best constant detuning. "
+              + ("Time dependence gains nothing (less than 1e-3) for " + ", ".join(nothing) + "." if nothing else
+                 "In no case is the gain over the best constant detuning below 1e-3: time dependence gains a "
+                 "little everywhere, the choice of the constant detuning most.")]
     lines += ["", "Optimised profiles (segment values over Delta*):", "", *profiles, "",
               f"Load average at end {load1[0]:.2f} (1 min), {load1[1]:.2f} (5 min)."]
     Path(args.out).write_text("\n".join(lines) + "\n")
