@@ -23,8 +23,8 @@ from math import comb
 import jax
 import jax.numpy as jnp
 
-from ._linalg import _rows, choose, lu, lu_entries, lu_solve, matvec_entries, solve_entries
-from ._steady import null_vector
+from ._linalg import _rows, choose, lu, lu_entries, lu_solve, matvec_entries, max_abs_entries, solve_entries
+from ._steady import _flag_singular, _singular, null_vector
 from ._superop import trace_vector
 from ._validate import as_int, check_finite, validation_enabled
 
@@ -105,6 +105,58 @@ def cumulants_from_entries(derivs, right, left, s0=0.0):
 
     return _recursion(len(derivs) - 1, lambda k, v: matvec_entries(derivs[k], v), dot_left, apply_R, right,
                       combine)
+
+
+def stationary_cumulants_entries(derivs, t, *, row: int = 0, name: str = "generator(0)"):
+    """Steady state and cumulants of a trace-preserving tilted generator given as entry lists (the
+    form of :func:`cumulants_from_entries`), with ONE unrolled factorisation instead of two.
+
+    For t^T L0 = 0 and s = max|L0_ij|, the bordered matrix A = L0 / s + e_row t^T (t_row != 0) is
+    invertible exactly when the steady state is unique, and
+
+        x = A^{-1} e_row                          (L0 x = 0, t.x = 1),
+        R v = A^{-1} (v / s)   for t.v = 0         (the w with L0 w = v, t.w = 0),
+
+    since t^T A = t_row t^T gives t.w = 0 for the solution of A w = v / s.  The resolvent of the
+    recursion acts only on such v (it is applied to (1 - P) v), so both the steady state and every
+    resolvent step are solves with the same factors.  ``derivs`` = [L0, L1, ...] (L^(k) may hold
+    ``None`` for structural zeros), ``t`` the trace functional (length m).  Returns (x as a list of m
+    arrays, [j1, ..., jn]).  A singular A raises, or gives NaN with validation off (as
+    :func:`qbjax._steady.null_vector`).
+    """
+    L0 = derivs[0]
+    m = len(L0)
+    tv = jnp.asarray(t)
+    if tv.shape != (m,):
+        raise ValueError(f"trace functional must have shape ({m},); got {tv.shape}")
+    dtype = jnp.result_type(*(jnp.result_type(e) for r in L0 for e in r), tv.dtype)
+    scale = jax.lax.stop_gradient(max_abs_entries(L0))
+    scale = jnp.where(scale > 0, scale, 1.0)
+    tl = [tv[j].astype(dtype) for j in range(m)]
+    A = [[(e / scale).astype(dtype) + (tl[j] if i == row else 0.0) for j, e in enumerate(r)] for i, r in enumerate(L0)]
+    fact = lu_entries(A)
+    singular = _singular(fact.min_pivot, 1.0 + jnp.max(jnp.abs(tv)), m, dtype)
+    zero = jnp.zeros_like(scale, dtype=dtype)
+    one = jnp.where(singular, jnp.nan, 1.0).astype(dtype) if not validation_enabled() else zero + 1
+    x = solve_entries(fact, [one if i == row else zero for i in range(m)])
+    if validation_enabled():
+        x = _flag_singular(x, singular, name)
+
+    def dot_left(v):
+        terms = [a * b for a, b in zip(tl, v)]
+        return sum(terms[1:], terms[0])
+
+    def apply_R(v):
+        p = dot_left(v)
+        return solve_entries(fact, [(vi - xi * p) / scale for vi, xi in zip(v, x)])  # A^{-1} (1 - P) v / s
+
+    def combine(terms):
+        return [sum(c * v[i] for c, v in terms) for i in range(m)]
+
+    js = _recursion(len(derivs) - 1, lambda k, v: matvec_entries(derivs[k], v), dot_left, apply_R, x, combine)
+    if not validation_enabled():  # NaN also where a cumulant never touches x (a counting field on no entry)
+        js = [j + 0.0 * x[0] for j in js]
+    return x, js
 
 
 def _recursion(order, apply_derivative, dot_left, apply_R, right, combine):

@@ -18,8 +18,8 @@ import jax.numpy as jnp
 from .._arrays import sort_small
 from .._evolve import propagate
 from .._ergotropy import ergotropy as _ergotropy
-from .._fcs import cumulants_from_derivatives, cumulants_from_entries, generator_derivatives
-from .._steady import null_vector, null_vector_entries
+from .._fcs import cumulants_from_derivatives, generator_derivatives, stationary_cumulants_entries
+from .._steady import null_vector
 from .._thermal import bose_einstein
 
 #: the nine configuration parameters (dataset columns)
@@ -235,9 +235,9 @@ def thermodynamics(p: dict) -> dict:
 
 def physical_solution(n_h, n_c, n_l, p_c, p_h, tau, r, g, order: int, coherent: bool = True):
     """Steady state (list of the five components) and cumulants [j1..j_order] of the corrected
-    generator from its entries (:func:`physical_entries`): the core's batch-last unrolled solves
-    (:func:`qbjax._steady.null_vector_entries`, :func:`qbjax._fcs.cumulants_from_entries`) with the
-    two sparse counting derivatives; the matrix is never stacked into an array.
+    generator from its entries (:func:`physical_entries`): the core's batch-last unrolled solve with
+    one factorisation (:func:`qbjax._fcs.stationary_cumulants_entries`) and the two sparse counting
+    derivatives; the matrix is never stacked into an array.
 
     ``coherent=False`` (the baseline, p_c = p_h = tau = 0): the coherence Re rho12 decouples (its
     row and column vanish off the diagonal) and stays 0, so the populations are solved as the 4 x 4
@@ -247,8 +247,7 @@ def physical_solution(n_h, n_c, n_l, p_c, p_h, tau, r, g, order: int, coherent: 
     m = 5 if coherent else 4
     rows = [row[:m] for row in rows[:m]]
     t = trace_functional(jnp.result_type(n_h))[:m]
-    x = null_vector_entries(rows, t, row=0, name="generator(0)")
-    js = cumulants_from_entries(counting_derivatives(rows, counting, order), x, [t[i] for i in range(m)])
+    x, js = stationary_cumulants_entries(counting_derivatives(rows, counting, order), t)
     return (x if coherent else x + [jnp.zeros_like(x[0])]), js
 
 

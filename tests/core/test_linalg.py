@@ -113,7 +113,7 @@ def _random_generator(rng, B, n):
 
 
 def test_entry_null_vector_and_cumulants_match_the_dense_lapack_path():
-    from qbjax._fcs import cumulants_from_derivatives, cumulants_from_entries
+    from qbjax._fcs import cumulants_from_derivatives, cumulants_from_entries, stationary_cumulants_entries
     from qbjax._steady import null_vector_entries
 
     rng = np.random.default_rng(5)
@@ -136,6 +136,13 @@ def test_entry_null_vector_and_cumulants_match_the_dense_lapack_path():
                                                   jnp.ones(n), method="lapack"))
     np.testing.assert_allclose(js, dense, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(js[:, 0], W[:, 0, 1] * x_lapack[:, 1], rtol=1e-12)  # mean current, closed form
+    # one factorisation of the bordered L0 / s + e_0 t^T for the state and every resolvent step
+    x1, js1 = stationary_cumulants_entries([rows] + [sparse] * 4, t)
+    np.testing.assert_allclose(np.stack(x1, axis=-1), x_lapack, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.stack(js1, axis=-1), dense, rtol=1e-10, atol=1e-13)
+    with qb.set_validation(False):  # a singular generator: every output NaN
+        x0, js0 = stationary_cumulants_entries([[[jnp.zeros(2)] * 3] * 3] + [[[None] * 3] * 3] * 2, np.ones(3))
+        assert np.all(np.isnan(np.stack(x0))) and np.all(np.isnan(np.stack(js0)))
 
 
 def test_entry_null_vector_flags_a_singular_generator():
