@@ -60,41 +60,148 @@ def _energy(rho, H):
 
 
 def energy(rho, H, *, validate: bool = True):
-    """Mean energy E = Tr(rho H) (units of H), shape ``broadcast(rho.shape[:-2], H.shape[:-2])``.
+    """Mean energy E = Tr(rho H).
 
-    ``rho`` must be a density matrix and ``H`` Hermitian (see :mod:`qbjax._validate`); a violation
-    raises ``ValueError`` naming the argument (``eqx.error_if`` when traced).  ``validate=False``
-    skips the checks (for states the caller knows to be valid, in hot loops).
+    Args:
+        rho: density matrix (..., d, d): finite, Hermitian, unit trace, positive (to 1e-6).
+        H: Hamiltonian (..., d, d), Hermitian, units of energy (hbar = 1).  Batch dimensions of
+            ``rho`` and ``H`` broadcast.
+        validate: check ``rho`` and ``H`` (default); ``False`` skips the checks in hot loops.
+
+    Returns:
+        real array of shape ``broadcast(rho.shape[:-2], H.shape[:-2])``, units of ``H``.
+
+    Raises:
+        ValueError: naming ``rho`` or ``H`` when a check fails (``eqx.error_if`` under ``jit``/``vmap``).
+
+    Example:
+        >>> qb.energy(qb.ket2dm(qb.basis(2, 1)), jnp.diag(jnp.array([0.0, 1.0])))  # 1.0
     """
     rho, H, _, _ = _checked(rho, H, validate, spectra=False)
     return _energy(rho, H)
 
 
 def passive_energy(rho, H, *, validate: bool = True):
-    """E_p = sum_k r_k^(descending) e_k: populations in descending order on levels in ascending order."""
+    """Passive energy E_p = sum_k r_k^desc e_k^asc (Allahverdyan, Balian, Nieuwenhuizen, EPL 67, 565 (2004)).
+
+    The energy of the passive state of ``rho``: its eigenvalues r_k in descending order on the
+    levels e_k of ``H`` in ascending order, the lowest energy any unitary can reach.  Only the
+    spectra enter (``eigvalsh``), so gradients are finite at degenerate spectra.
+
+    Args:
+        rho: density matrix (..., d, d): finite, Hermitian, unit trace, positive (to 1e-6).
+        H: Hamiltonian (..., d, d), Hermitian, units of energy (hbar = 1).  Batch dimensions of
+            ``rho`` and ``H`` broadcast.
+        validate: check ``rho`` and ``H`` (default); ``False`` skips the checks in hot loops.
+
+    Returns:
+        real array of shape ``broadcast(rho.shape[:-2], H.shape[:-2])``, units of ``H``.
+
+    Raises:
+        ValueError: naming ``rho`` or ``H`` when a check fails (``eqx.error_if`` under ``jit``/``vmap``).
+
+    Example:
+        >>> qb.passive_energy(jnp.diag(jnp.array([0.2, 0.8])), jnp.diag(jnp.array([0.0, 1.0])))  # 0.2
+    """
     _, _, r, e = _checked(rho, H, validate, spectra=True)
     return jnp.sum(r[..., ::-1] * e, axis=-1)
 
 
 def active_energy(rho, H, *, validate: bool = True):
-    """E_a = sum_k r_k^(ascending) e_k: populations in ascending order on levels in ascending order."""
+    """Active energy E_a = sum_k r_k^asc e_k^asc, the highest energy a unitary can reach.
+
+    The eigenvalues r_k of ``rho`` in ascending order on the levels e_k of ``H`` in ascending order.
+
+    Args:
+        rho: density matrix (..., d, d): finite, Hermitian, unit trace, positive (to 1e-6).
+        H: Hamiltonian (..., d, d), Hermitian, units of energy (hbar = 1).  Batch dimensions of
+            ``rho`` and ``H`` broadcast.
+        validate: check ``rho`` and ``H`` (default); ``False`` skips the checks in hot loops.
+
+    Returns:
+        real array of shape ``broadcast(rho.shape[:-2], H.shape[:-2])``, units of ``H``.
+
+    Raises:
+        ValueError: naming ``rho`` or ``H`` when a check fails (``eqx.error_if`` under ``jit``/``vmap``).
+
+    Example:
+        >>> qb.active_energy(jnp.diag(jnp.array([0.8, 0.2])), jnp.diag(jnp.array([0.0, 1.0])))  # 0.8
+    """
     _, _, r, e = _checked(rho, H, validate, spectra=True)
     return jnp.sum(r * e, axis=-1)
 
 
 def ergotropy(rho, H, *, validate: bool = True):
-    """Maximal work a cyclic unitary extracts, W = Tr(rho H) - E_p >= 0 (units of H)."""
+    """Ergotropy W = Tr(rho H) - E_p >= 0, the most work a cyclic unitary extracts.
+
+    E_p = sum_k r_k^desc e_k^asc is the passive energy (Allahverdyan, Balian, Nieuwenhuizen,
+    EPL 67, 565 (2004)).  Only the spectra of ``rho`` and ``H`` enter besides Tr(rho H), so the
+    gradient is finite at degenerate spectra.
+
+    Args:
+        rho: density matrix (..., d, d): finite, Hermitian, unit trace, positive (to 1e-6).
+        H: Hamiltonian (..., d, d), Hermitian, units of energy (hbar = 1).  Batch dimensions of
+            ``rho`` and ``H`` broadcast.
+        validate: check ``rho`` and ``H`` (default); ``False`` skips the checks in hot loops.
+
+    Returns:
+        real array of shape ``broadcast(rho.shape[:-2], H.shape[:-2])``, units of ``H``.
+
+    Raises:
+        ValueError: naming ``rho`` or ``H`` when a check fails (``eqx.error_if`` under ``jit``/``vmap``).
+
+    Example:
+        >>> H = jnp.diag(jnp.array([0.0, 1.0]))
+        >>> qb.ergotropy(qb.ket2dm(qb.basis(2, 1)), H)  # 1.0: the excited state is fully charged
+    """
     rho, H, r, e = _checked(rho, H, validate, spectra=True)
     return _energy(rho, H) - jnp.sum(r[..., ::-1] * e, axis=-1)
 
 
 def antiergotropy(rho, H, *, validate: bool = True):
-    """Tr(rho H) - E_a <= 0 (minus the most work a cyclic unitary can deposit)."""
+    """Antiergotropy Tr(rho H) - E_a <= 0: minus the most work a cyclic unitary can deposit.
+
+    E_a = sum_k r_k^asc e_k^asc is the active energy.
+
+    Args:
+        rho: density matrix (..., d, d): finite, Hermitian, unit trace, positive (to 1e-6).
+        H: Hamiltonian (..., d, d), Hermitian, units of energy (hbar = 1).  Batch dimensions of
+            ``rho`` and ``H`` broadcast.
+        validate: check ``rho`` and ``H`` (default); ``False`` skips the checks in hot loops.
+
+    Returns:
+        real array of shape ``broadcast(rho.shape[:-2], H.shape[:-2])``, units of ``H``.
+
+    Raises:
+        ValueError: naming ``rho`` or ``H`` when a check fails (``eqx.error_if`` under ``jit``/``vmap``).
+
+    Example:
+        >>> qb.antiergotropy(qb.ket2dm(qb.basis(2, 0)), jnp.diag(jnp.array([0.0, 1.0])))  # -1.0
+    """
     rho, H, r, e = _checked(rho, H, validate, spectra=True)
     return _energy(rho, H) - jnp.sum(r * e, axis=-1)
 
 
 def capacity(rho, H, *, validate: bool = True):
-    """Battery capacity K = E_a - E_p (independent of the eigenbasis of rho, units of H)."""
+    """Battery capacity K = E_a - E_p (Yang et al., PRL 131, 030402 (2023)).
+
+    The energy window the unitary orbit of ``rho`` spans: it depends on the spectrum of ``rho`` only
+    (not on its eigenbasis), K = sum_k (r_k^asc - r_k^desc) e_k^asc >= 0.
+
+    Args:
+        rho: density matrix (..., d, d): finite, Hermitian, unit trace, positive (to 1e-6).
+        H: Hamiltonian (..., d, d), Hermitian, units of energy (hbar = 1).  Batch dimensions of
+            ``rho`` and ``H`` broadcast.
+        validate: check ``rho`` and ``H`` (default); ``False`` skips the checks in hot loops.
+
+    Returns:
+        real array of shape ``broadcast(rho.shape[:-2], H.shape[:-2])``, units of ``H``.
+
+    Raises:
+        ValueError: naming ``rho`` or ``H`` when a check fails (``eqx.error_if`` under ``jit``/``vmap``).
+
+    Example:
+        >>> qb.capacity(jnp.diag(jnp.array([1.0, 0.0])), jnp.diag(jnp.array([0.0, 1.0])))  # 1.0
+    """
     _, _, r, e = _checked(rho, H, validate, spectra=True)
     return jnp.sum((r - r[..., ::-1]) * e, axis=-1)

@@ -15,7 +15,16 @@ _VALID = ("double", "single")
 
 
 def set_precision(precision: str) -> None:
-    """Select ``"double"`` (float64/complex128, the default) or ``"single"`` (float32/complex64)."""
+    """Select the floating-point precision of every later computation.
+
+    ``"double"`` (float64/complex128, the default: the physics is validated in it) or ``"single"``
+    (float32/complex64: faster on GPUs; its accuracy on each workload is measured in
+    ``benchmarks/RESULTS.md``, e.g. ergotropy to about 1e-6).  Also set by the environment variable
+    ``QBJAX_PRECISION``.  Call it before building arrays: existing arrays keep their dtype.
+
+    Raises:
+        ValueError: naming ``precision`` when it is not ``"double"`` or ``"single"``.
+    """
     if precision not in _VALID:
         raise ValueError(f"precision must be one of {_VALID}, got {precision!r}")
     import jax
@@ -24,7 +33,9 @@ def set_precision(precision: str) -> None:
 
 
 def get_precision() -> str:
-    """The precision in force: ``"double"`` or ``"single"``."""
+    """The precision in force, ``"double"`` or ``"single"`` (see :func:`set_precision`).
+
+    Read from JAX's ``jax_enable_x64`` flag, so it reports what new arrays will use."""
     import jax
 
     return "double" if jax.config.read("jax_enable_x64") else "single"

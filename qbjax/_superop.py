@@ -37,13 +37,21 @@ def _dag(a):
 
 
 def vec(rho):
-    """Row-major vectorisation (..., d, d) -> (..., d*d)."""
+    """Row-major vectorisation vec(rho) = rho.reshape(d * d): (..., d, d) -> (..., d^2).
+
+    qbjax's convention throughout: vec(A rho B) = (A (x) B^T) vec(rho).  QuTiP stacks columns instead
+    (its ``operator_to_vector``), so a QuTiP superoperator acts on vec(rho^T): convert it before use.
+    """
     rho = jnp.asarray(rho)
     return rho.reshape(rho.shape[:-2] + (rho.shape[-1] * rho.shape[-2],))
 
 
 def unvec(x, d: int | None = None):
-    """Inverse of :func:`vec`: (..., d*d) -> (..., d, d)."""
+    """Inverse of :func:`vec`: (..., d^2) -> (..., d, d) (row-major).
+
+    Raises:
+        ValueError: when the length is not d^2 (or not the square of the ``d`` given).
+    """
     x = jnp.asarray(x)
     if d is None:
         d = int(round(x.shape[-1] ** 0.5))
@@ -53,30 +61,46 @@ def unvec(x, d: int | None = None):
 
 
 def spre(a):
-    """Superoperator of rho -> a rho."""
+    """Superoperator of rho -> a rho in the row-major convention: a (x) 1.
+
+    ``a`` (..., d, d); returns (..., d^2, d^2) with ``spre(a) @ vec(rho) == vec(a @ rho)``.
+    """
     a = jnp.asarray(a)
     return _kron(a, jnp.eye(a.shape[-1], dtype=a.dtype))
 
 
 def spost(b):
-    """Superoperator of rho -> rho b."""
+    """Superoperator of rho -> rho b in the row-major convention: 1 (x) b^T.
+
+    ``b`` (..., d, d); returns (..., d^2, d^2) with ``spost(b) @ vec(rho) == vec(rho @ b)``.
+    """
     b = jnp.asarray(b)
     return _kron(jnp.eye(b.shape[-1], dtype=b.dtype), jnp.swapaxes(b, -1, -2))
 
 
 def sprepost(a, b):
-    """Superoperator of rho -> a rho b."""
+    """Superoperator of rho -> a rho b in the row-major convention: a (x) b^T.
+
+    ``a``, ``b`` (..., d, d); returns (..., d^2, d^2) with ``sprepost(a, b) @ vec(rho) == vec(a @ rho @ b)``.
+    """
     return _kron(jnp.asarray(a), jnp.swapaxes(jnp.asarray(b), -1, -2))
 
 
 def commutator_superop(H):
-    """-i [H, .] as a superoperator."""
+    """The unitary part -i [H, .] of a Lindblad generator: -i (H (x) 1 - 1 (x) H^T), (..., d^2, d^2).
+
+    ``H`` (..., d, d) in units of energy = 1/time (hbar = 1); the result has units of 1/time.
+    """
     H = jnp.asarray(H)
     return -1j * (spre(H) - spost(H))
 
 
 def dissipator(L):
-    """D[L] rho = L rho L^dag - (1/2){L^dag L, rho}; ``L`` of shape (..., d, d)."""
+    """The Lindblad dissipator D[L] rho = L rho L^dag - (1/2) {L^dag L, rho} as a superoperator.
+
+    ``L`` (..., d, d), with its rate folded in (L = sqrt(gamma) a, units 1/sqrt(time)); returns
+    (..., d^2, d^2) in the row-major convention, L (x) L^* - (1/2) (L^dag L (x) 1 + 1 (x) (L^dag L)^T).
+    """
     L = jnp.asarray(L)
     LdL = _dag(L) @ L
     return sprepost(L, _dag(L)) - 0.5 * spre(LdL) - 0.5 * spost(LdL)
@@ -151,5 +175,6 @@ def lindblad_rhs(H, jump_ops, rho, rates=None):
 
 
 def trace_vector(d: int, dtype=None):
-    """The trace functional <<1| = vec(identity) for vectorised (d, d) matrices."""
+    """The trace functional <<1| = vec(identity), shape (d^2,): Tr(rho) = vec(1) . vec(rho), and a
+    trace-preserving generator L satisfies vec(1)^T L = 0."""
     return vec(jnp.eye(d, dtype=dtype or jnp.result_type(complex)))

@@ -78,7 +78,12 @@ class set_validation:
 
 
 def validation_enabled() -> bool:
-    """True unless :class:`set_validation` switched validation off."""
+    """Whether qbjax checks its inputs (True by default; :class:`set_validation` switches it).
+
+    With validation on, bad input raises ``ValueError`` naming the argument on concrete values and
+    ``eqx.error_if`` under ``jit``; with it off, compiled programs carry no host callback (a sweep's
+    hot loop, whose grid was checked up front) and a singular steady state comes back as NaN.
+    """
     return _ENABLED[0]
 
 

@@ -150,7 +150,7 @@ def test_module_at_most_500_lines(name):
 def test_no_reference_to_the_spec_file():
     """Docstrings, tests, benchmarks and reports cite the papers' equations, not a planning document."""
     files = list(MODULES.values()) + sorted((ROOT / "tests").rglob("*.py")) + sorted((ROOT / "benchmarks").glob("*"))
-    files += sorted((ROOT / "notebooks").rglob("*.md")) + [ROOT / "README.md"]
+    files += sorted((ROOT / "notebooks").rglob("*.md")) + sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
     hits = [f"{p.relative_to(ROOT)}:{i}" for p in files if p.is_file()
             for i, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\bSPEC\b", line)]
     assert not hits, hits
