@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -87,6 +88,21 @@ def check_dataset(path) -> dict:
                          "E0 <= 1e-12 or |j0_i| <= 1e-12 are still in); "
                          f"filter it first: qbjax filter {path} --out DIR, then qbjax learn DIR")
     return info
+
+
+def small_data_message(n_dev: int, opts) -> str | None:
+    """A warning when the DEV split is smaller than what the options ask for (training rows per
+    classifier, MLP search rows, learning-curve and importance rows): every size is then capped at
+    the rows there are, and the numbers are not comparable with the paper's 10^5-10^6 rows."""
+    asked = {"training rows (size)": opts.size, "MLP search rows": opts.search_rows if opts.trials else 0,
+             "learning-curve rows": opts.curve_max, "importance rows": opts.importance_rows}
+    short = {k: v for k, v in asked.items() if v > n_dev}
+    if not short:
+        return None
+    what = ", ".join(f"{k} {v:,}" for k, v in short.items())
+    return (f"the DEV split has {n_dev:,} rows, fewer than the options ask for ({what}): each is capped at "
+            f"{n_dev:,}, so the results are not comparable with the paper's (10^5-10^6 rows); use a larger "
+            "grid (qbjax sweep --points 8) or smaller options (--size, --curve-max, --importance-rows)")
 
 
 def check_ratio(ratio, where: str = "dataset") -> None:
@@ -209,6 +225,10 @@ def learn(dataset, options: LearnOptions | None = None, name: str | None = None,
     timings["load_split"] = time.perf_counter() - t0
     prog.step(f"loaded {n:,} rows; DEV {dev.size:,} / TEST {test.size:,} rows, "
               f"{np.unique(groups).size:,} groups, none shared")
+    small = small_data_message(dev.size, opts)
+    if small:
+        warnings.warn(small, UserWarning, stacklevel=2)
+        prog.step("warning: " + small)
 
     # 2. labels on DEV, applied to TEST
     t0 = time.perf_counter()
@@ -313,6 +333,7 @@ def learn(dataset, options: LearnOptions | None = None, name: str | None = None,
     prog.step(f"done in {timings['total']:.1f} s")
     return {
         "name": name, "dataset": None if isinstance(dataset, dict) else str(dataset), "dataset_info": info,
+        "small_data": small,
         "options": {**asdict(opts), "ks": list(opts.ks)}, "n_rows": int(n),
         "split": {"dev": int(dev.size), "test": int(test.size), "groups": int(np.unique(groups).size),
                   "group_keys": list(GROUP_KEYS), "shared_groups": 0},

@@ -303,6 +303,9 @@ def write_report(results: list, out_dir, subdirs: list | None = None, title: str
           f"max {o['max_epochs']} epochs, patience {o['patience']}; RF {o['rf_estimators']} trees; learning "
           f"curves up to {o['curve_max']:,} rows; importance on {o['importance_rows']:,} rows x "
           f"{o['importance_repeats']} shuffle(s)."), ""]
+    for r in results:
+        if r.get("small_data"):
+            L += [f"**Warning ({r['name']}):** {r['small_data']}.", ""]
     if len(results) == 2 and {_convention(r) for r in results} == set(CONVENTIONS):
         L += [("The paper's conclusions were drawn from its printed generator Eq. (1) (`published`); qbjax's "
               "`FourLevelBattery` corrects it (`physical`: trace preserving, per-bath detailed balance). Every "

@@ -99,3 +99,11 @@ def test_class_absent_from_test_is_a_clear_error():
             break
     with pytest.raises(ValueError, match="absent from TEST"):
         learn(cols, LearnOptions(**{**TINY, "seed": seed}))
+
+
+def test_small_data_warning_names_the_capped_sizes():
+    from qbjax.learn.pipeline import small_data_message
+
+    msg = small_data_message(1_057, LearnOptions())  # a filtered 3^7 grid under the default options
+    assert "1,057 rows" in msg and "training rows (size) 100,000" in msg and "--points 8" in msg
+    assert small_data_message(10**6, LearnOptions()) is None
