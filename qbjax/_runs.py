@@ -158,3 +158,51 @@ def finite_float(name: str, minimum: float | None = None, *, positive: bool = Fa
         return value
 
     return parse
+
+
+class _Watched:
+    """A text stream proxy that records when it was last written to."""
+
+    def __init__(self, stream, clock):
+        self._stream, self._clock = stream, clock
+
+    def write(self, text):
+        if text:
+            self._clock[0] = time.monotonic()
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class heartbeat:
+    """Context manager: while a long step runs, print ``[qbjax] LABEL: still running (T s)`` to stdout
+    whenever nothing was written to stdout or stderr for ``every`` seconds, so that a run is never
+    silent for long (and an interrupted one shows where it was)."""
+
+    def __init__(self, label: str, every: float = 10.0):
+        self.label, self.every = label, float(every)
+
+    def __enter__(self):
+        import threading
+
+        self._clock = [time.monotonic()]
+        self._t0 = self._clock[0]
+        self._saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Watched(sys.stdout, self._clock), _Watched(sys.stderr, self._clock)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+        return self
+
+    def _beat(self):
+        while not self._stop.wait(1.0):
+            now = time.monotonic()
+            if now - self._clock[0] >= self.every:
+                print(f"[qbjax] {self.label}: still running ({now - self._t0:.0f} s)", flush=True)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        sys.stdout, sys.stderr = self._saved
+        return False

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ._cache import enable_compilation_cache
-from ._runs import default_out, write_manifest
+from ._runs import default_out, heartbeat, write_manifest
 
 
 def _cmd_info(args) -> int:
@@ -40,7 +40,8 @@ def _cmd_reproduce(args) -> int:
         target = out / model if args.model == "all" else out
         print(f"[qbjax] reproducing {model} -> {target}", flush=True)
         t0 = time.perf_counter()
-        reports[model] = reproduce.run(model, target, quick=args.quick, smoke=args.smoke)
+        with heartbeat(model):
+            reports[model] = reproduce.run(model, target, quick=args.quick, smoke=args.smoke)
         timings[model] = round(time.perf_counter() - t0, 3)
         write_manifest(target, f"reproduce {model}", {"model": model, "quick": args.quick, "smoke": args.smoke},
                        {model: timings[model]})

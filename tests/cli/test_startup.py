@@ -70,3 +70,17 @@ def test_cli_defaults_match_the_models():
     from qbjax.optimize import defaults
 
     assert defaults.CONVENTIONS == CONVENTIONS
+
+
+def test_heartbeat_speaks_only_after_silence(capsys):
+    import time
+
+    from qbjax._runs import heartbeat
+
+    with heartbeat("demo", every=1.0):
+        time.sleep(2.6)  # silent: two lines
+        print("a step")
+        time.sleep(0.5)  # not silent for long: none
+    out = capsys.readouterr().out.splitlines()
+    beats = [line for line in out if "demo: still running" in line]
+    assert 1 <= len(beats) <= 3 and out[-1] == "a step"  # about two; the timer thread may wake late
