@@ -89,7 +89,6 @@ from ._four_level_equations import (
     occupations,
     physical_generator,
     published_generator,
-    published_triple,
     state_and_cumulants,
     trace_functional,
 )
@@ -253,10 +252,10 @@ class FourLevelBattery(AbstractBattery):
         Published: the right eigenvector of the eigenvalue with the largest real part (real part
         taken; see the module docstring).
         """
+        if self.conventions == "published":
+            return state_and_cumulants(self.parameters(), "published", 1)[0]
         L0 = self.generator(0.0)
-        if self.conventions == "physical":
-            return null_vector(L0, trace_functional(L0.dtype), validate=False)  # the model's own generator
-        return jnp.real(published_triple(L0)[1])
+        return null_vector(L0, trace_functional(L0.dtype), validate=False)  # the model's own generator
 
     def density_matrix(self):
         """(*batch, 4, 4) steady-state density matrix in the basis (1, 2, b, a) (Eq. 6)."""
