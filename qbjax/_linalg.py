@@ -188,31 +188,6 @@ def matvec_entries(rows, v) -> list:
     return out
 
 
-def solve_transposed_entries(fact: EntryFactorisation, b) -> list:
-    """y with A^T y = b for a factorised entry-list A (P A = L U, so A^T = U^T L^T P): forward
-    substitution with U^T, then the eliminations and row exchanges of :func:`lu_entries` transposed
-    and in reverse order.  ``b`` and y are lists of n arrays."""
-    rows, multipliers, choices = fact.data
-    n = len(rows)
-    y = list(b)
-    for i in range(n):  # U^T y = b
-        s = y[i]
-        for j in range(i):
-            s = s - rows[j][i] * y[j]
-        y[i] = s / _nonzero(rows[i][i])
-    for k in reversed(range(n - 1)):  # (L_k^{-1} P_k)^T = P_k (1 - e_k f_k^T)
-        for i, fi in zip(range(k + 1, n), multipliers[k]):
-            y[k] = y[k] - fi * y[i]
-        p = choices[k]
-        yk = y[k]
-        for i in range(k + 1, n):
-            yk = jnp.where(p == i - k, y[i], yk)
-        for i in range(k + 1, n):
-            y[i] = jnp.where(p == i - k, y[k], y[i])
-        y[k] = yk
-    return y
-
-
 # ---------------------------------------------------------------------------------------------
 # the eigenvalue with the largest real part of a small real matrix, without LAPACK's geev
 # ---------------------------------------------------------------------------------------------
