@@ -17,6 +17,7 @@ dimensions, real or complex.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -185,3 +186,180 @@ def matvec_entries(rows, v) -> list:
         terms = [a * x for a, x in zip(row, v) if a is not None]
         out.append(sum(terms[1:], terms[0]) if terms else jnp.zeros_like(v[0]))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the eigenvalue with the largest real part of a small real matrix, without LAPACK's geev
+# ---------------------------------------------------------------------------------------------
+
+
+def charpoly_entries(rows) -> list:
+    """Coefficients c of det(x I - A) = x^n + c[n-1] x^(n-1) + ... + c[0] for an entry-list A.
+
+    Faddeev-LeVerrier (Faddeev and Sominsky, *Problems in Higher Algebra*, 1949): M_1 = I and
+    c[n-k] = -tr(A M_k) / k,  M_(k+1) = A M_k + c[n-k] I  (k = 1..n): n - 2 products of n x n
+    entry lists (the last step needs only a trace).  Exact in exact arithmetic; in floating point the
+    coefficients carry errors of order eps max|A|^k, so the roots found from them are starting values
+    that a caller refines on the matrix itself (:func:`qbjax._steady.eigen_triple_entries`).
+    """
+    n = len(rows)
+    c = [None] * n
+    AM = [list(r) for r in rows]  # A M_1
+    for k in range(1, n + 1):
+        c[n - k] = -sum(AM[i][i] for i in range(n)) / k
+        if k == n:
+            break
+        M = [[AM[i][j] + c[n - k] if i == j else AM[i][j] for j in range(n)] for i in range(n)]
+        if k == n - 1:  # only tr(A M_n) is needed
+            tr = sum(rows[i][j] * M[j][i] for i in range(n) for j in range(n))
+            c[0] = -tr / n
+            break
+        M = jax.lax.optimization_barrier(M)  # else XLA's fusion recomputes M in every product entry
+        AM = [[sum(rows[i][l] * M[l][j] for l in range(n)) for j in range(n)] for i in range(n)]
+    return c
+
+
+def polynomial_value(c, x):
+    """(p(x), p'(x)) for the monic p(x) = x^n + sum_k c[k] x^k (Horner's scheme)."""
+    p, d = jnp.ones_like(x), jnp.zeros_like(x)
+    for ck in reversed(c):
+        d = d * x + p
+        p = p * x + ck
+    return p, d
+
+
+def _taylor_shift(c, r) -> list:
+    """Coefficients (ascending, monic, length n + 1) of p(x + r): repeated synthetic division."""
+    a = list(c) + [jnp.ones_like(r)]
+    n = len(c)
+    for i in range(n):
+        for j in range(n - 1, i - 1, -1):
+            a[j] = a[j] + r * a[j + 1]
+    return a
+
+
+def hurwitz_stable(a):
+    """True where every root of the polynomial with ascending coefficients ``a`` (a[-1] > 0) has a
+    negative real part: the Routh-Hurwitz criterion (Routh, *A Treatise on the Stability of a Given
+    State of Motion*, 1877), all entries of the first column of the Routh array positive."""
+    d = list(reversed(a))  # descending
+    prev, cur = d[0::2], d[1::2]
+    ok = d[0] > 0
+    while cur:
+        ok = ok & (cur[0] > 0)
+        piv = _nonzero(cur[0])
+        nxt = [(cur[0] * (prev[j + 1] if j + 1 < len(prev) else 0.0)
+                - prev[0] * (cur[j + 1] if j + 1 < len(cur) else 0.0)) / piv
+               for j in range(max(len(prev) - 1, 0))]
+        prev, cur = cur, nxt
+    return ok
+
+
+def gershgorin_right(rows):
+    """An upper bound on the real parts of the eigenvalues: min over rows and columns of
+    max_i (A_ii + sum_(j != i) |A_ij|) (Gershgorin's theorem for A and A^T)."""
+    n = len(rows)
+    row = col = None
+    for i in range(n):
+        ri = rows[i][i] + sum(jnp.abs(rows[i][j]) for j in range(n) if j != i)
+        ci = rows[i][i] + sum(jnp.abs(rows[j][i]) for j in range(n) if j != i)
+        row = ri if row is None else jnp.maximum(row, ri)
+        col = ci if col is None else jnp.maximum(col, ci)
+    return jnp.minimum(row, col)
+
+
+def dominant_real_eigenvalue_entries(rows, iterations: int = 40):
+    """(r, dominant): the largest real eigenvalue r of a real entry-list matrix A and whether it is
+    the eigenvalue with the largest real part (no complex pair at or right of it).
+
+    r is the root of the characteristic polynomial p (:func:`charpoly_entries`, of A / max|A_ij|)
+    reached by Newton's method from the Gershgorin bound x0 >= Re(lambda) (:func:`gershgorin_right`):
+    when every root z has Re z <= r, p'/p = sum 1 / (x - z) has a positive real part for x > r and
+    each step x - p/p' stays in (r, x), so the iteration decreases monotonically to r.  The check is
+    the Routh-Hurwitz criterion (:func:`hurwitz_stable`) on the deflated, shifted polynomial
+    p(x + r) / x, whose roots are the other eigenvalues minus r; ``dominant`` is False where it fails
+    or Newton did not converge (a complex pair lies further right: see
+    :func:`dominant_eigenvalue_entries`).  r is accurate to the polynomial's conditioning (about
+    eps / gap for a gap to the next eigenvalue): refine it on the matrix.  No gradient (a starting
+    value: the refinement carries the derivative).
+    """
+    rows = jax.lax.stop_gradient(rows)
+    scale = max_abs_entries(rows)
+    scale = jnp.where(scale > 0, scale, 1.0)
+    A = [[e / scale for e in r] for r in rows]
+    c = charpoly_entries(A)
+    c = [jax.lax.optimization_barrier(ck) for ck in c]
+
+    def newton(_, x):
+        p, d = polynomial_value(c, x)
+        return jnp.minimum(x, x - jnp.where(d > 0, p / _nonzero(d), 0.0))  # never to the right
+
+    x = jax.lax.fori_loop(0, iterations, newton, gershgorin_right(A))
+    p, d = polynomial_value(c, x)
+    converged = jnp.abs(p) <= 1e-8 * jnp.maximum(jnp.abs(d), 1e-300)
+    a = _taylor_shift(c, x)
+    dominant = converged & hurwitz_stable(a[1:])
+    return x * scale, dominant
+
+
+def _cdiv(a, b, c, d):
+    """(a + ib) / (c + id) as a real pair (the textbook formula: the arguments here are O(1); a zero
+    divisor gives 0)."""
+    den = c * c + d * d
+    inv = 1.0 / jnp.where(den == 0, 1.0, den)
+    return (a * c + b * d) * inv, (b * c - a * d) * inv
+
+
+def polynomial_roots(c, iterations: int = 16):
+    """All n roots (as real pairs (Re, Im)) of the monic real polynomial x^n + sum_k c[k] x^k by the
+    Aberth-Ehrlich method (Aberth, Math. Comp. 27, 339 (1973); Ehrlich, Commun. ACM 10, 107 (1967))
+    in its Gauss-Seidel form, z_k <- z_k - w / (1 - w sum_(j != k) 1 / (z_k - z_j)),
+    w = p(z_k) / p'(z_k), from n points on a circle about the centroid -c[n-1]/n of radius
+    1 + 2 max_k |c[n-k]|^(1/k) (Fujiwara's bound); a fixed number of steps (cubic convergence for
+    simple roots).  Real arithmetic on (Re, Im) pairs, which XLA fuses better than complex division."""
+    n = len(c)
+    center = -c[n - 1] / n
+    radius = None
+    for k in range(1, n + 1):
+        b = jnp.abs(c[n - k]) ** (1.0 / k)
+        radius = b if radius is None else jnp.maximum(radius, b)
+    radius = 2 * radius + 1.0
+    ang = [2 * math.pi * k / n + 0.4 for k in range(n)]
+    z = tuple((center + radius * math.cos(t), radius * math.sin(t) + jnp.zeros_like(center)) for t in ang)
+
+    def sweep(_, z):
+        z = list(z)
+        for k in range(n):
+            x, y = z[k]
+            pr, pi, dr, di = jnp.ones_like(x), jnp.zeros_like(x), jnp.zeros_like(x), jnp.zeros_like(x)
+            for ck in reversed(c):  # Horner: d = d z + p, p = p z + c_k
+                dr, di = dr * x - di * y + pr, dr * y + di * x + pi
+                pr, pi = pr * x - pi * y + ck, pr * y + pi * x
+            wr, wi = _cdiv(pr, pi, dr, di)
+            sr, si = jnp.zeros_like(x), jnp.zeros_like(x)
+            for j in range(n):
+                if j != k:
+                    ar, ai = _cdiv(1.0, 0.0, x - z[j][0], y - z[j][1])
+                    sr, si = sr + ar, si + ai
+            qr, qi = _cdiv(wr, wi, 1.0 - (wr * sr - wi * si), -(wr * si + wi * sr))
+            z[k] = (x - qr, y - qi)
+        return tuple(z)
+
+    return list(jax.lax.fori_loop(0, iterations, sweep, z))
+
+
+def dominant_eigenvalue_entries(rows, iterations: int = 16):
+    """The eigenvalue s0 of a real entry-list matrix with the largest real part, complex, with
+    Im s0 >= 0 for a complex pair (s0 = Re + i |Im|): the roots of the characteristic polynomial
+    (:func:`charpoly_entries` of A / max|A_ij|) by :func:`polynomial_roots`.  Elementwise over the
+    batch, no LAPACK; accurate to the polynomial's conditioning, a starting value for a refinement
+    on the matrix (:func:`qbjax._steady.eigen_triple_entries`).  No gradient."""
+    rows = jax.lax.stop_gradient(rows)
+    scale = max_abs_entries(rows)
+    scale = jnp.where(scale > 0, scale, 1.0)
+    z = polynomial_roots(charpoly_entries([[e / scale for e in r] for r in rows]), iterations)
+    re, im = z[0]
+    for zr, zi in z[1:]:
+        better = zr > re
+        re, im = jnp.where(better, zr, re), jnp.where(better, zi, im)
+    return (re + 1j * jnp.abs(im)) * scale

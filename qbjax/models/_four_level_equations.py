@@ -11,15 +11,15 @@ no host callback in the sweep's hot path; the published generator is not trace p
 
 from __future__ import annotations
 
-from functools import partial
-
+import jax
 import jax.numpy as jnp
 
-from .._arrays import sort_small
+from .._arrays import apply_where, sort_small
 from .._evolve import propagate
 from .._ergotropy import ergotropy as _ergotropy
-from .._fcs import cumulants_from_derivatives, generator_derivatives, stationary_cumulants_entries
-from .._steady import null_vector
+from .._fcs import cumulants_from_derivatives, cumulants_from_entries, generator_derivatives, stationary_cumulants_entries
+from .._linalg import dominant_eigenvalue_entries, dominant_real_eigenvalue_entries
+from .._steady import _flag_singular, eigen_triple_entries, null_vector
 from .._thermal import bose_einstein
 
 #: the nine configuration parameters (dataset columns)
@@ -139,45 +139,18 @@ def generator_fn(p: dict, conventions: str):
     return lambda lam: gen(lam, *args)
 
 
-def published_triple(L0):
-    """(s0, right, left) for the eigenvalue of L0 with the largest real part (Im s0 >= 0 on ties).
-
-    s0 from ``jnp.linalg.eigvals`` (the only non-symmetric eigensolver in qbjax's models); right and
-    left eigenvectors by linear solves (:func:`qbjax.steady.null_vector`), normalised t.right = 1
-    (unit population) and left.right = 1.
-    """
-    w = jnp.linalg.eigvals(L0)
-    k = jnp.argmax(jnp.real(w), axis=-1)
-    s0 = jnp.take_along_axis(w, k[..., None], axis=-1)[..., 0]
-    s0 = jnp.real(s0) + 1j * jnp.abs(jnp.imag(s0))
-    A = L0.astype(s0.dtype) - s0[..., None, None] * jnp.eye(5, dtype=s0.dtype)
-    # LAPACK here: A = L0 - s0 is singular by construction and, where the dominant eigenvalue is
-    # nearly degenerate, the solution is so ill-conditioned that another elimination order moves it
-    # (E by up to 5e-5 on 3% of Table-I configurations): the printed-generator values stay as they were
-    right = null_vector(A, trace_functional(s0.dtype), validate=False, method="lapack")
-    # left: A^T l = 0 with the constraint l . right = 1 (the normalisation RS needs).  Using `right`
-    # as the constraint row also puts the second LU after the first on one dependency chain
-    # (see the note on LAPACK calls in features).
-    left = _null_vector_rows(jnp.swapaxes(A, -1, -2), right)
-    return s0, right, left
-
-
-# null_vector with a per-matrix constraint vector t of shape (..., n)
-_null_vector_rows = jnp.vectorize(partial(null_vector, validate=False, method="lapack"), signature="(n,n),(n)->(n)")
-
-
 def state_and_cumulants(p: dict, conventions: str, order: int):
     """Steady-state 5-vector (real) and cumulants j1..j_order (real) of one parameter dict."""
+    if conventions == "published":
+        n_h, n_c, n_l = occupations(*(p[k] for k in ("T_c", "T_h", "T_l", "eps", "eps_b", "eps_a")))
+        x, js = published_solution(n_h, n_c, n_l, p["p_c"], p["p_h"], p["tau"], p["r"], p["g"], order)
+        return jnp.stack(x, axis=-1), jnp.stack(js, axis=-1)
     gen = generator_fn(p, conventions)
     derivs = generator_derivatives(gen, order)
-    if conventions == "physical":
-        t = trace_functional(derivs[0].dtype)
-        x = null_vector(derivs[0], t, validate=False)
-        js = cumulants_from_derivatives(derivs, x, t)
-        return x, js
-    s0, right, left = published_triple(derivs[0])
-    js = cumulants_from_derivatives(derivs, right, left, s0, method="lapack")
-    return jnp.real(right), jnp.real(js)
+    t = trace_functional(derivs[0].dtype)
+    x = null_vector(derivs[0], t, validate=False)
+    js = cumulants_from_derivatives(derivs, x, t)
+    return x, js
 
 
 def density_matrix(x):
@@ -251,40 +224,86 @@ def physical_solution(n_h, n_c, n_l, p_c, p_h, tau, r, g, order: int, coherent: 
     return (x if coherent else x + [jnp.zeros_like(x[0])]), js
 
 
+#: share of a batch gathered for the complex-dominant path of :func:`published_solution` (a batch
+#: with more such members runs that path on all of them; Table I: about 13% of the batteries, none of
+#: the baselines)
+COMPLEX_SHARE = 0.2
+
+
+def _published_branch(derivs, s, t):
+    """(real right, real [j1..], s1, singular) for the eigenvalue near s of the printed generator."""
+    s1, right, left, singular = eigen_triple_entries(derivs[0], t, s)
+    js = cumulants_from_entries(derivs, right, left, s1)
+    return [jnp.real(v) for v in right], [jnp.real(j) for j in js], singular
+
+
+def _published_complex(derivs, t):
+    """:func:`_published_branch` at the dominant eigenvalue found among all roots (complex)."""
+    s = dominant_eigenvalue_entries(derivs[0])
+    cdt = jnp.result_type(s)
+    derivs = jax.tree.map(lambda e: e.astype(cdt), derivs)
+    return _published_branch(derivs, s, t.astype(cdt))
+
+
+def published_solution(n_h, n_c, n_l, p_c, p_h, tau, r, g, order: int):
+    """Steady state (five components) and cumulants [j1..j_order] of the printed generator
+    (:func:`published_entries`) at s0, its eigenvalue with the largest real part (Im s0 >= 0 for a
+    complex pair, real parts of the eigenvector and the cumulants).
+
+    s0 without LAPACK's geev: the largest real eigenvalue and the Routh-Hurwitz test of whether it
+    dominates (:func:`qbjax._linalg.dominant_real_eigenvalue_entries`); the members where a complex
+    pair lies further right are gathered (:func:`qbjax._arrays.apply_where`, :data:`COMPLEX_SHARE`)
+    and take all roots of the characteristic polynomial in complex arithmetic
+    (:func:`qbjax._linalg.dominant_eigenvalue_entries`).  Either estimate is refined on the matrix,
+    with the right (t.right = 1) and left (left.right = 1) eigenvectors, by
+    :func:`qbjax._steady.eigen_triple_entries`; the cumulants by Rayleigh-Schroedinger
+    (:func:`qbjax._fcs.cumulants_from_entries`).  Elementwise over the batch, no LAPACK call.
+    """
+    rows, counting = published_entries(n_h, n_c, n_l, p_c, p_h, tau, r, g)
+    derivs = counting_derivatives(rows, counting, order)
+    shape = jnp.broadcast_shapes(*(jnp.shape(e) for row in rows for e in row))
+    derivs = jax.tree.map(lambda e: jnp.broadcast_to(e, shape).reshape(-1), derivs)
+    t = trace_functional(jnp.result_type(n_h))
+    s, dominant = dominant_real_eigenvalue_entries(derivs[0])
+    x, js, singular = _published_branch(derivs, s, t)
+    B = s.shape[0]
+    capacity = B if B <= 64 else -(-int(B * COMPLEX_SHARE) // 8) * 8
+    xc, jc, sc = apply_where(~dominant, lambda d: _published_complex(d, t), derivs, capacity)
+    pick = lambda a, b: [jnp.where(dominant, u, v).reshape(shape) for u, v in zip(a, b)]
+    x, js = pick(x, xc), pick(js, jc)
+    singular = jnp.where(dominant, singular, sc).reshape(shape)
+    return _flag_singular((x, js), singular, "generator(0)")
+
+
 def features(p: dict, conventions: str = "physical", order: int = 4) -> dict:
     """Every dataset column for a parameter dict (arrays broadcast; no validation).
 
-    Physical conventions: the battery and its baseline (p_c = p_h = tau = 0, the same occupations)
-    by :func:`physical_solution`: elementwise arithmetic over the batch, no LAPACK call.
-
-    Published conventions: the battery and its baseline are solved as one stacked batch, so that
-    every batched LAPACK call (eigvals, LU, triangular solves) lies on a single dependency
-    chain and no two run at once.  Reason (jaxlib 0.10.2, CPU): a batched LAPACK kernel started on an
-    XLA intra-op pool worker splits its batch over that same pool (``jax::ParallelBatchMap``) and
-    blocks until the pieces finish; two such calls ready at the same time can occupy every worker of
-    a 2-core pool and deadlock (observed from about 2,000 configurations with the battery and its
-    baseline solved separately; native stacks in ``ParallelBatchMap`` <- ``lapack_dgetrf_ffi``).
-    ``jax.lax.optimization_barrier`` does not prevent it (XLA CPU drops it before scheduling).  For
-    the same reason the ergotropies use the closed-form spectrum of the block-diagonal rho
-    (:func:`block_ergotropy`) instead of two independent batched ``eigvalsh`` calls.
+    The battery and its baseline (p_c = p_h = tau = 0, the same occupations) by
+    :func:`physical_solution` or :func:`published_solution`: elementwise arithmetic over the batch,
+    no LAPACK call.  Reason for avoiding batched LAPACK calls here (jaxlib 0.10.2, CPU): a batched
+    LAPACK kernel started on an XLA intra-op pool worker splits its batch over that same pool
+    (``jax::ParallelBatchMap``) and blocks until the pieces finish; two such calls ready at the same
+    time can occupy every worker of a 2-core pool and deadlock (observed from about 2,000
+    configurations with the battery and its baseline solved by separate LAPACK calls; native stacks
+    in ``ParallelBatchMap`` <- ``lapack_dgetrf_ffi``).  ``jax.lax.optimization_barrier`` does not
+    prevent it (XLA CPU drops it before scheduling).  For the same reason the ergotropies use the
+    closed-form spectrum of the block-diagonal rho (:func:`block_ergotropy`) instead of two
+    independent batched ``eigvalsh`` calls.
     """
-    if conventions == "physical":
-        dtype = jnp.result_type(*(jnp.asarray(p[k]) for k in PARAMETERS), float)
-        q = {k: jnp.asarray(v, dtype=dtype) for k, v in p.items()}
-        n_h, n_c, n_l = occupations(*(q[k] for k in ("T_c", "T_h", "T_l", "eps", "eps_b", "eps_a")))
-        shape = jnp.broadcast_shapes(*(jnp.shape(v) for v in q.values()))
-        n_h, n_c, n_l = (jnp.broadcast_to(v, shape) for v in (n_h, n_c, n_l))
-        z = jnp.zeros(shape, dtype)
+    dtype = jnp.result_type(*(jnp.asarray(p[k]) for k in PARAMETERS), float)
+    q = {k: jnp.asarray(v, dtype=dtype) for k, v in p.items()}
+    n_h, n_c, n_l = occupations(*(q[k] for k in ("T_c", "T_h", "T_l", "eps", "eps_b", "eps_a")))
+    shape = jnp.broadcast_shapes(*(jnp.shape(v) for v in q.values()))
+    n_h, n_c, n_l = (jnp.broadcast_to(v, shape) for v in (n_h, n_c, n_l))
+    z = jnp.zeros(shape, dtype)
+    if conventions == "physical":  # the baseline's coherence decouples: its populations as a 4 x 4 system
         x, js = physical_solution(n_h, n_c, n_l, q["p_c"], q["p_h"], q["tau"], q["r"], q["g"], order)
         x0, js0 = physical_solution(n_h, n_c, n_l, z, z, z, q["r"], q["g"], order, coherent=False)
-        E = block_ergotropy(jnp.stack(x, axis=-1), q["eps"], q["eps_b"], q["eps_a"])
-        E0 = block_ergotropy(jnp.stack(x0, axis=-1), q["eps"], q["eps_b"], q["eps_a"])
     else:
-        pb = with_baseline(p)
-        x, js = state_and_cumulants(pb, conventions, order)  # (..., 2, 5), (..., 2, order)
-        E2 = block_ergotropy(x, pb["eps"], pb["eps_b"], pb["eps_a"])
-        E, E0 = E2[..., 0], E2[..., 1]
-        js, js0 = [js[..., 0, i] for i in range(order)], [js[..., 1, i] for i in range(order)]
+        x, js = published_solution(n_h, n_c, n_l, q["p_c"], q["p_h"], q["tau"], q["r"], q["g"], order)
+        x0, js0 = published_solution(n_h, n_c, n_l, z, z, z, q["r"], q["g"], order)
+    E = block_ergotropy(jnp.stack(x, axis=-1), q["eps"], q["eps_b"], q["eps_a"])
+    E0 = block_ergotropy(jnp.stack(x0, axis=-1), q["eps"], q["eps_b"], q["eps_a"])
     out = {k: jnp.asarray(p[k]) for k in PARAMETERS}
     out["E"] = E
     out["E0"] = E0

@@ -31,10 +31,12 @@ and n_c and its cycle affinity F.  ``conventions="physical"`` (default) uses it.
 Gamma12 = (Gamma_12c n_c + Gamma_12h n_h)/2, gbar = r (n_h + n_c)).  That matrix is not trace
 preserving, so its "steady state" is the right eigenvector of the eigenvalue s0 with the largest real
 part, normalised to unit population, and its cumulants are the derivatives of that eigenvalue
-(Rayleigh-Schroedinger with the left and right eigenvectors, :func:`qbjax.fcs.cumulants_from_derivatives`).
-Only there qbjax calls a non-symmetric eigensolver, ``jnp.linalg.eigvals`` (CPU: LAPACK geev), and
-only for the eigenvalue: the eigenvectors come from two linear solves (:func:`qbjax.steady.null_vector`
-on L0 - s0 and its transpose), so the published path is differentiable too.  In about 13% of the
+(Rayleigh-Schroedinger with the left and right eigenvectors, :func:`qbjax._fcs.cumulants_from_entries`).
+s0 is found without a non-symmetric eigensolver: the characteristic polynomial (Faddeev-LeVerrier),
+Newton from the Gershgorin bound to its largest real root and a Routh-Hurwitz test of whether a complex
+pair lies further right (then all roots by Aberth-Ehrlich), refined on the matrix with its eigenvectors
+(:func:`qbjax._steady.eigen_triple_entries`, linear solves of L0 - s0 and its transpose), so the
+published path is elementwise over the batch and differentiable too.  In about 13% of the
 Table-I configurations the top eigenvalue of the printed matrix is a complex-conjugate pair; qbjax
 then takes the member with Im s0 > 0 and reports real parts (steady state and cumulants), a
 documented choice (the paper assumes a real dominant eigenvalue).
@@ -89,7 +91,6 @@ from ._four_level_equations import (
     occupations,
     physical_generator,
     published_generator,
-    published_triple,
     state_and_cumulants,
     trace_functional,
 )
@@ -253,10 +254,10 @@ class FourLevelBattery(AbstractBattery):
         Published: the right eigenvector of the eigenvalue with the largest real part (real part
         taken; see the module docstring).
         """
+        if self.conventions == "published":
+            return state_and_cumulants(self.parameters(), "published", 1)[0]
         L0 = self.generator(0.0)
-        if self.conventions == "physical":
-            return null_vector(L0, trace_functional(L0.dtype), validate=False)  # the model's own generator
-        return jnp.real(published_triple(L0)[1])
+        return null_vector(L0, trace_functional(L0.dtype), validate=False)  # the model's own generator
 
     def density_matrix(self):
         """(*batch, 4, 4) steady-state density matrix in the basis (1, 2, b, a) (Eq. 6)."""
