@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from ._interop import accepts_qobj
 from ._validate import check_hamiltonian, check_square, check_state, state_and_spectrum, validation_enabled
 
 
@@ -59,6 +60,7 @@ def _energy(rho, H):
     return jnp.real(jnp.einsum("...ij,...ji->...", rho, H))
 
 
+@accepts_qobj
 def energy(rho, H, *, validate: bool = True):
     """Mean energy E = Tr(rho H) (units of H), shape ``broadcast(rho.shape[:-2], H.shape[:-2])``.
 
@@ -70,30 +72,35 @@ def energy(rho, H, *, validate: bool = True):
     return _energy(rho, H)
 
 
+@accepts_qobj
 def passive_energy(rho, H, *, validate: bool = True):
     """E_p = sum_k r_k^(descending) e_k: populations in descending order on levels in ascending order."""
     _, _, r, e = _checked(rho, H, validate, spectra=True)
     return jnp.sum(r[..., ::-1] * e, axis=-1)
 
 
+@accepts_qobj
 def active_energy(rho, H, *, validate: bool = True):
     """E_a = sum_k r_k^(ascending) e_k: populations in ascending order on levels in ascending order."""
     _, _, r, e = _checked(rho, H, validate, spectra=True)
     return jnp.sum(r * e, axis=-1)
 
 
+@accepts_qobj
 def ergotropy(rho, H, *, validate: bool = True):
     """Maximal work a cyclic unitary extracts, W = Tr(rho H) - E_p >= 0 (units of H)."""
     rho, H, r, e = _checked(rho, H, validate, spectra=True)
     return _energy(rho, H) - jnp.sum(r[..., ::-1] * e, axis=-1)
 
 
+@accepts_qobj
 def antiergotropy(rho, H, *, validate: bool = True):
     """Tr(rho H) - E_a <= 0 (minus the most work a cyclic unitary can deposit)."""
     rho, H, r, e = _checked(rho, H, validate, spectra=True)
     return _energy(rho, H) - jnp.sum(r * e, axis=-1)
 
 
+@accepts_qobj
 def capacity(rho, H, *, validate: bool = True):
     """Battery capacity K = E_a - E_p (independent of the eigenbasis of rho, units of H)."""
     _, _, r, e = _checked(rho, H, validate, spectra=True)

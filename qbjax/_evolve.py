@@ -17,10 +17,12 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
+from ._interop import accepts_qobj
 from ._validate import check_finite, check_generator, check_square, check_state, check_times, validation_enabled
 from ._superop import unvec, vec
 
 
+@accepts_qobj
 def propagate(G, x0, ts, t0=0.0, *, validate: bool = True):
     """Exact solution x(t) = expm(G (t - t0)) x0 of dx/dt = G x for a constant generator.
 
@@ -82,6 +84,7 @@ def _evolve_one(L, x0, ts, t0, solver, rtol, atol, max_steps, dt0, adjoint):
     return (ys[:, :n] + 1j * ys[:, n:]).astype(cdtype)
 
 
+@accepts_qobj
 def evolve(
     L: jax.Array | Callable,
     rho0,
@@ -99,8 +102,11 @@ def evolve(
     """Evolve ``rho0`` under the Lindblad generator ``L`` and return rho at the times ``ts``.
 
     Args:
-        L: superoperator (..., d^2, d^2) (row-major vec, see :mod:`qbjax.superop`), or a callable
-            ``t -> L(t)`` returning a (d^2, d^2) array (time-dependent generators).
+        L: superoperator (..., d^2, d^2) (row-major vec, see :mod:`qbjax._superop`; a QuTiP
+            ``Qobj`` superoperator is converted by :func:`qbjax.from_qutip`, but a raw array of one,
+            ``.full()``, is in QuTiP's column-stacking convention and, undetectably, returns the
+            transposes of the states evolved from rho0^T), or a callable ``t -> L(t)`` returning a
+            (d^2, d^2) array (time-dependent generators).
         rho0: initial density matrix (..., d, d).  Batch dimensions of ``rho0`` and of a matrix ``L``
             broadcast; each batch element is integrated independently (``vmap``).
         ts: increasing save times, shape (n_t,), units of 1/energy.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from ._interop import accepts_qobj
 from ._validate import check_finite, check_hamiltonian, check_square, checks, finite_rules, validation_enabled
 
 
@@ -36,6 +37,7 @@ def _dag(a):
     return jnp.conj(jnp.swapaxes(a, -1, -2))
 
 
+@accepts_qobj
 def vec(rho):
     """Row-major vectorisation (..., d, d) -> (..., d*d)."""
     rho = jnp.asarray(rho)
@@ -52,29 +54,34 @@ def unvec(x, d: int | None = None):
     return x.reshape(x.shape[:-1] + (d, d))
 
 
+@accepts_qobj
 def spre(a):
     """Superoperator of rho -> a rho."""
     a = jnp.asarray(a)
     return _kron(a, jnp.eye(a.shape[-1], dtype=a.dtype))
 
 
+@accepts_qobj
 def spost(b):
     """Superoperator of rho -> rho b."""
     b = jnp.asarray(b)
     return _kron(jnp.eye(b.shape[-1], dtype=b.dtype), jnp.swapaxes(b, -1, -2))
 
 
+@accepts_qobj
 def sprepost(a, b):
     """Superoperator of rho -> a rho b."""
     return _kron(jnp.asarray(a), jnp.swapaxes(jnp.asarray(b), -1, -2))
 
 
+@accepts_qobj
 def commutator_superop(H):
     """-i [H, .] as a superoperator."""
     H = jnp.asarray(H)
     return -1j * (spre(H) - spost(H))
 
 
+@accepts_qobj
 def dissipator(L):
     """D[L] rho = L rho L^dag - (1/2){L^dag L, rho}; ``L`` of shape (..., d, d)."""
     L = jnp.asarray(L)
@@ -82,6 +89,7 @@ def dissipator(L):
     return sprepost(L, _dag(L)) - 0.5 * spre(LdL) - 0.5 * spost(LdL)
 
 
+@accepts_qobj
 def liouvillian(H, jump_ops=(), rates=None, *, validate: bool = True):
     """Lindblad generator L = -i[H, .] + sum_k rate_k D[A_k], shape (..., d^2, d^2), row-major vec.
 
@@ -98,6 +106,13 @@ def liouvillian(H, jump_ops=(), rates=None, *, validate: bool = True):
     ``H``, ``jump_ops`` or ``rates`` for a non-square, non-finite or non-Hermitian H, non-finite
     jump operators, or negative or non-finite rates (``eqx.error_if`` when traced); ``validate=False``
     skips these checks (shapes are always checked).
+
+    Vectorisation convention: the result acts on the row-major vec(rho) = rho.reshape(d * d); QuTiP's
+    ``qutip.liouvillian`` acts on the column-stacked vec, and equals P L P for the permutation P of
+    :func:`qbjax._interop.vec_permutation` (use :func:`qbjax.to_qutip` / :func:`qbjax.from_qutip`,
+    never ``.full()``: a wrongly vectorised generator is still trace preserving and gives the
+    transposed states, so nothing downstream detects it).  ``H`` and the jump operators may be
+    ``qutip.Qobj`` operators.
     """
     validate = validate and validation_enabled()
     H = check_hamiltonian(H, "H") if validate else check_square(jnp.asarray(H), "H")

@@ -362,7 +362,10 @@ def check_generator(L, name: str = "L", trace=None, *, what: str = "vec(identity
     """Return ``L`` (..., n, n) after checking it is square, finite and trace preserving.
 
     Trace preserving: max|t^T L| <= tol max|L| for the trace functional ``t`` (default vec(identity)
-    of a (d^2, d^2) superoperator), tol = :func:`state_tolerance`.  ``what`` names ``t`` in the message.
+    of a (d^2, d^2) superoperator), tol = :func:`state_tolerance`.  ``what`` names ``t`` in the message;
+    for t = vec(identity) the message also points to ``qb.from_qutip`` (a QuTiP Choi matrix fails this
+    test; a QuTiP "super" generator in its column-stacking convention passes it, t being invariant
+    under the permutation between the two conventions, so it cannot be detected here).
     """
     L = check_square(jnp.asarray(L), name)
     if not _ENABLED[0]:
@@ -380,8 +383,11 @@ def check_generator(L, name: str = "L", trace=None, *, what: str = "vec(identity
         leak = jnp.abs(jnp.einsum("i,...ij->...j", trace.astype(jnp.result_type(trace, L)), L)).max(axis=-1)
         return leak <= tol * jnp.abs(L).max(axis=(-1, -2))
 
+    hint = "; QuTiP's column-stacking convention or a Choi matrix? use qb.from_qutip" if what.startswith(
+        "vec(identity)") else ""
     return checks(L, finite_rules(L, name)
-                  + [(preserving, f"{name} is not trace preserving (t^T {name} != 0 for the trace functional t = {what})")])
+                  + [(preserving, f"{name} is not trace preserving (t^T {name} != 0 for the trace functional t = {what})"
+                      + hint)])
 
 
 def check_times(ts, name: str = "ts", *, start=None, start_name: str = "t0", dtype=None):
