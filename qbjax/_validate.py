@@ -8,7 +8,8 @@ which raises at run time with the message of the first property that fails.
 What is checked (``tol`` = :func:`state_tolerance`: 1e-6 in float64, 1e-3 in float32):
 
 * states ``rho`` (:func:`check_state`): square, finite, Hermitian (max|rho - rho^dag| <= tol), unit
-  trace (|Tr rho - 1| <= tol) and positive (smallest eigenvalue >= -tol);
+  trace (|Tr rho - 1| <= tol) and positive (smallest eigenvalue >= -tol); kets ``psi``
+  (:func:`check_ket`): finite and normalised (|<psi|psi> - 1| <= tol);
 * Hamiltonians (:func:`check_hamiltonian`): square, finite, Hermitian to sqrt(eps) max(1, max|H|);
 * generators (:func:`check_generator`): square, finite, trace preserving, max|t^T L| <= tol max|L|
   for the trace functional t;
@@ -341,6 +342,22 @@ def state_and_spectrum(rho, name: str = "rho", *, size: int | None = None, eig=N
     spec = eig(rho)
     values = spec[0] if isinstance(spec, tuple) else spec
     return checks((rho, spec), state_rules(rho, name, spectrum=values))
+
+
+def check_ket(psi, name: str = "psi0", *, size: int | None = None):
+    """Return ``psi`` (..., d) after checking it is a finite, normalised ket (| <psi|psi> - 1 | <= tol,
+    tol = :func:`state_tolerance`)."""
+    psi = jnp.asarray(psi)
+    if psi.ndim < 1 or (size is not None and psi.shape[-1] != size):
+        want = "(..., d)" if size is None else f"(..., {size})"
+        raise ValueError(f"{name} must be a ket of shape {want}; got shape {psi.shape}")
+    if not _ENABLED[0]:
+        return psi
+    tol = state_tolerance(psi.dtype)
+    # |psi|^2 as re^2 + im^2: XLA's simplifier rewrites abs(iota) as the iota itself, a complex
+    # array for a complex constant ket such as (0, 1) under jit, and then fails to compile
+    norm = lambda: jnp.abs(jnp.sum(jnp.real(psi) ** 2 + jnp.imag(psi) ** 2, axis=-1) - 1).max() <= tol  # noqa: E731
+    return checks(psi, finite_rules(psi, name) + [(norm, f"{name} is not normalised (|<{name}|{name}> - 1| > {tol:g})")])
 
 
 def check_hamiltonian(H, name: str = "H", size: int | None = None):
