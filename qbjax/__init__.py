@@ -6,7 +6,9 @@ environment variable ``QBJAX_PRECISION=single`` before import, or ``qb.set_preci
 The public API is flat: battery functionals (``qb.ergotropy``, ``qb.capacity``, ...), states and
 operators (``qb.basis``, ``qb.destroy``, ``qb.tensor``, ``qb.wigner``, ...), superoperators
 (``qb.liouvillian``, ``qb.spre``, ``qb.sprepost``, ...), solvers (``qb.steady_state``, ``qb.evolve``,
-``qb.cumulants``) and the models (``qb.models``, with the battery protocol ``qb.AbstractBattery``).
+``qb.sesolve``, ``qb.cumulants``), QuTiP interop (``qb.from_qutip``, ``qb.to_qutip``; QuTiP is
+optional, and the core functions also accept ``qutip.Qobj`` arguments) and the models
+(``qb.models``, with the battery protocol ``qb.AbstractBattery``).
 The implementation lives in private modules (``qbjax._ergotropy``, ``qbjax._evolve``, ...), loaded on
 first use of a name (so ``import qbjax`` and ``qbjax --help`` are fast; JAX is imported when a name
 that needs it is first used).
@@ -44,6 +46,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "energy": "._ergotropy",
     "ergotropy": "._ergotropy",
     "evolve": "._evolve",
+    "from_qutip": "._interop",
     "get_precision": "._precision",
     "ket2dm": "._states",
     "liouvillian": "._superop",
@@ -56,8 +59,10 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "spost": "._superop",
     "spre": "._superop",
     "sprepost": "._superop",
+    "sesolve": "._sesolve",
     "steady_state": "._steady",
     "tensor": "._states",
+    "to_qutip": "._interop",
     "trace_distance": "._states",
     "trace_vector": "._superop",
     "unvec": "._superop",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from ._interop import accepts_qobj
 from ._validate import check_hamiltonian, check_square, check_state, state_and_spectrum, validation_enabled
 
 
@@ -59,6 +60,7 @@ def _energy(rho, H):
     return jnp.real(jnp.einsum("...ij,...ji->...", rho, H))
 
 
+@accepts_qobj
 def energy(rho, H, *, validate: bool = True):
     """Mean energy E = Tr(rho H).
 
@@ -81,6 +83,7 @@ def energy(rho, H, *, validate: bool = True):
     return _energy(rho, H)
 
 
+@accepts_qobj
 def passive_energy(rho, H, *, validate: bool = True):
     """Passive energy E_p = sum_k r_k^desc e_k^asc (Allahverdyan, Balian, Nieuwenhuizen, EPL 67, 565 (2004)).
 
@@ -107,6 +110,7 @@ def passive_energy(rho, H, *, validate: bool = True):
     return jnp.sum(r[..., ::-1] * e, axis=-1)
 
 
+@accepts_qobj
 def active_energy(rho, H, *, validate: bool = True):
     """Active energy E_a = sum_k r_k^asc e_k^asc, the highest energy a unitary can reach.
 
@@ -131,6 +135,7 @@ def active_energy(rho, H, *, validate: bool = True):
     return jnp.sum(r * e, axis=-1)
 
 
+@accepts_qobj
 def ergotropy(rho, H, *, validate: bool = True):
     """Ergotropy W = Tr(rho H) - E_p >= 0, the most work a cyclic unitary extracts.
 
@@ -158,6 +163,7 @@ def ergotropy(rho, H, *, validate: bool = True):
     return _energy(rho, H) - jnp.sum(r[..., ::-1] * e, axis=-1)
 
 
+@accepts_qobj
 def antiergotropy(rho, H, *, validate: bool = True):
     """Antiergotropy Tr(rho H) - E_a <= 0: minus the most work a cyclic unitary can deposit.
 
@@ -182,6 +188,7 @@ def antiergotropy(rho, H, *, validate: bool = True):
     return _energy(rho, H) - jnp.sum(r * e, axis=-1)
 
 
+@accepts_qobj
 def capacity(rho, H, *, validate: bool = True):
     """Battery capacity K = E_a - E_p (Yang et al., PRL 131, 030402 (2023)).
 

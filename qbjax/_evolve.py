@@ -17,10 +17,12 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
+from ._interop import accepts_qobj
 from ._validate import check_finite, check_generator, check_square, check_state, check_times, validation_enabled
 from ._superop import unvec, vec
 
 
+@accepts_qobj
 def propagate(G, x0, ts, t0=0.0, *, validate: bool = True):
     """Exact solution x(t) = expm(G (t - t0)) x0 of dx/dt = G x for a constant generator.
 
@@ -82,6 +84,7 @@ def _evolve_one(L, x0, ts, t0, solver, rtol, atol, max_steps, dt0, adjoint):
     return (ys[:, :n] + 1j * ys[:, n:]).astype(cdtype)
 
 
+@accepts_qobj
 def evolve(
     L: jax.Array | Callable,
     rho0,
@@ -99,8 +102,11 @@ def evolve(
     """Evolve ``rho0`` under the Lindblad generator ``L`` and return rho at the times ``ts``.
 
     Args:
-        L: superoperator (..., d^2, d^2) (row-major vec, see :mod:`qbjax.superop`), or a callable
-            ``t -> L(t)`` returning a (d^2, d^2) array (time-dependent generators).
+        L: superoperator (..., d^2, d^2) (row-major vec, see :mod:`qbjax._superop`; a QuTiP
+            ``Qobj`` superoperator is converted by :func:`qbjax.from_qutip`, but a raw array of one,
+            ``.full()``, is in QuTiP's column-stacking convention and, undetectably, returns the
+            transposes of the states evolved from rho0^T), or a callable ``t -> L(t)`` returning a
+            (d^2, d^2) array (time-dependent generators).
         rho0: initial density matrix (..., d, d).  Batch dimensions of ``rho0`` and of a matrix ``L``
             broadcast; each batch element is integrated independently (``vmap``).
         ts: increasing save times, shape (n_t,), units of 1/energy.
@@ -167,17 +173,23 @@ def _evolve_compiled(L, rho0, ts, *, solver, rtol, atol, t0, max_steps, dt0, adj
     adjoint = diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint
     args = (ts, t0, solver, rtol, atol, max_steps, dt0, adjoint)
 
-    if callable(L):
+    return unvec(_solve_batched(L, x0, args), d)
+
+
+def _solve_batched(G, x0, args):
+    """dx/dt = G x for every batch member, (..., n_t, n): ``G`` (..., n, n), broadcast against
+    ``x0`` (..., n), or a callable ``t -> G(t)`` (n, n) shared by the members of ``x0``; ``args``
+    as for :func:`_evolve_one`.  Each member is its own solve (``vmap``), with its own steps."""
+    if callable(G):
         batch = x0.shape[:-1]
         flat = x0.reshape((-1, x0.shape[-1]))
-        out = jax.vmap(lambda x: _evolve_one(L, x, *args))(flat)
-        return unvec(out.reshape(batch + out.shape[-2:]), d)
-
-    batch = jnp.broadcast_shapes(L.shape[:-2], x0.shape[:-1])
-    Lb = jnp.broadcast_to(L, batch + L.shape[-2:]).reshape((-1,) + L.shape[-2:])
+        out = jax.vmap(lambda x: _evolve_one(G, x, *args))(flat)
+        return out.reshape(batch + out.shape[-2:])
+    batch = jnp.broadcast_shapes(G.shape[:-2], x0.shape[:-1])
+    Gb = jnp.broadcast_to(G, batch + G.shape[-2:]).reshape((-1,) + G.shape[-2:])
     xb = jnp.broadcast_to(x0, batch + x0.shape[-1:]).reshape((-1, x0.shape[-1]))
-    out = jax.vmap(lambda Li, xi: _evolve_one(Li, xi, *args))(Lb, xb)
-    return unvec(out.reshape(batch + out.shape[-2:]), d)
+    out = jax.vmap(lambda Gi, xi: _evolve_one(Gi, xi, *args))(Gb, xb)
+    return out.reshape(batch + out.shape[-2:])
 
 
 def _batch_max_rms(batch_ndim: int, batch_last: bool = False):

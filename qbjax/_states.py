@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._interop import accepts_qobj
 from ._validate import as_int, check_square, check_state, state_and_spectrum, validation_enabled
 
 
@@ -22,6 +23,7 @@ def _state(rho, name, validate, size=None):
     return check_square(jnp.asarray(rho), name, size=size)
 
 
+@accepts_qobj
 def purity(rho, *, validate: bool = True):
     """Purity P = Tr(rho^2) of a density matrix, in [1/d, 1] (1 for a pure state).
 
@@ -42,6 +44,7 @@ def purity(rho, *, validate: bool = True):
     return jnp.real(jnp.einsum("...ij,...ji->...", rho, rho))
 
 
+@accepts_qobj
 def trace_distance(rho1, rho2, *, validate: bool = True):
     """Trace distance D = (1/2) ||rho1 - rho2||_1 = (1/2) sum_k |eig_k(rho1 - rho2)|, in [0, 1].
 
@@ -70,6 +73,7 @@ def trace_distance(rho1, rho2, *, validate: bool = True):
 _SY_SY = jnp.array([[0, 0, 0, -1], [0, 0, 1, 0], [0, 1, 0, 0], [-1, 0, 0, 0]])
 
 
+@accepts_qobj
 def concurrence(rho, *, validate: bool = True):
     """Wootters concurrence of a two-qubit state (..., 4, 4), C = max(0, l1 - l2 - l3 - l4) in [0, 1].
 
@@ -124,6 +128,7 @@ def _safe_sqrt(x):
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1.0)), 0.0)
 
 
+@accepts_qobj
 def partial_trace(rho, dims: Sequence[int], keep, *, validate: bool = True):
     """Reduced state on the subsystems ``keep`` (an index or a sequence of indices, in any order).
 
@@ -174,6 +179,7 @@ def basis(d: int, k: int, dtype=None):
     return jnp.zeros(d, dtype=dtype or jnp.result_type(complex)).at[k].set(1.0)
 
 
+@accepts_qobj
 def ket2dm(psi):
     """The projector |psi><psi| of kets psi (..., d), shape (..., d, d) (no normalisation applied).
 
@@ -184,6 +190,7 @@ def ket2dm(psi):
     return psi[..., :, None] * jnp.conj(psi)[..., None, :]
 
 
+@accepts_qobj
 def tensor(*ops):
     """Kronecker product A_1 (x) A_2 (x) ... of operators (or kets); the first factor is the most
     significant (the ordering of :func:`partial_trace` and of ``qutip.tensor``).
@@ -197,6 +204,7 @@ def tensor(*ops):
     return out
 
 
+@accepts_qobj
 def wigner(rho, xvec, pvec, g=np.sqrt(2.0)):
     """Wigner function W(x, p) of a Fock-basis density matrix ``rho`` (N, N), in JAX.
 

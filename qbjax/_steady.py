@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._interop import accepts_qobj
 from ._validate import check_generator, check_square, is_concrete, validation_enabled
 from ._linalg import _nonzero, _rows, choose, lu, lu_entries, lu_solve, max_abs_entries, solve_entries
 from ._superop import trace_vector, unvec
@@ -183,6 +184,7 @@ def eigen_triple_entries(A, t, s, *, row: int = 0):
     return s1, right, left, singular
 
 
+@accepts_qobj
 def steady_state(L, *, validate: bool = True, method: str = "auto"):
     """Steady state rho_ss (..., d, d) of a Lindblad superoperator L (..., d^2, d^2): L vec(rho_ss) = 0.
 
@@ -191,6 +193,13 @@ def steady_state(L, *, validate: bool = True, method: str = "auto"):
     ``validate=False`` skips these checks), and its steady state unique (otherwise an error:
     "singular system").  Invariant under L -> c L for any representable c > 0.  ``method``: the
     linear solver (see :func:`null_vector`; "auto" is unrolled for d^2 <= 8, i.e. a qubit).
+
+    Vectorisation convention: L acts on qbjax's row-major vec(rho) = rho.reshape(d * d).  A QuTiP
+    ``Qobj`` superoperator (superrep "super") is accepted and converted (:func:`qbjax.from_qutip`);
+    a raw array from ``qutip_L.full()`` is in QuTiP's column-stacking convention, which cannot be
+    detected: its "steady state" is the transpose of the true one (a valid state, so no check
+    fails), and a generator that mixes the two conventions need not even be completely positive.
+    Convert QuTiP superoperators with :func:`qbjax.from_qutip`.
     """
     L = check_square(jnp.asarray(L), "L")
     n = L.shape[-1]

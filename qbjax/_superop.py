@@ -19,6 +19,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from ._interop import accepts_qobj
 from ._validate import check_finite, check_hamiltonian, check_square, checks, finite_rules, validation_enabled
 
 
@@ -36,6 +37,7 @@ def _dag(a):
     return jnp.conj(jnp.swapaxes(a, -1, -2))
 
 
+@accepts_qobj
 def vec(rho):
     """Row-major vectorisation vec(rho) = rho.reshape(d * d): (..., d, d) -> (..., d^2).
 
@@ -60,6 +62,7 @@ def unvec(x, d: int | None = None):
     return x.reshape(x.shape[:-1] + (d, d))
 
 
+@accepts_qobj
 def spre(a):
     """Superoperator of rho -> a rho in the row-major convention: a (x) 1.
 
@@ -69,6 +72,7 @@ def spre(a):
     return _kron(a, jnp.eye(a.shape[-1], dtype=a.dtype))
 
 
+@accepts_qobj
 def spost(b):
     """Superoperator of rho -> rho b in the row-major convention: 1 (x) b^T.
 
@@ -78,6 +82,7 @@ def spost(b):
     return _kron(jnp.eye(b.shape[-1], dtype=b.dtype), jnp.swapaxes(b, -1, -2))
 
 
+@accepts_qobj
 def sprepost(a, b):
     """Superoperator of rho -> a rho b in the row-major convention: a (x) b^T.
 
@@ -86,6 +91,7 @@ def sprepost(a, b):
     return _kron(jnp.asarray(a), jnp.swapaxes(jnp.asarray(b), -1, -2))
 
 
+@accepts_qobj
 def commutator_superop(H):
     """The unitary part -i [H, .] of a Lindblad generator: -i (H (x) 1 - 1 (x) H^T), (..., d^2, d^2).
 
@@ -95,6 +101,7 @@ def commutator_superop(H):
     return -1j * (spre(H) - spost(H))
 
 
+@accepts_qobj
 def dissipator(L):
     """The Lindblad dissipator D[L] rho = L rho L^dag - (1/2) {L^dag L, rho} as a superoperator.
 
@@ -106,6 +113,7 @@ def dissipator(L):
     return sprepost(L, _dag(L)) - 0.5 * spre(LdL) - 0.5 * spost(LdL)
 
 
+@accepts_qobj
 def liouvillian(H, jump_ops=(), rates=None, *, validate: bool = True):
     """Lindblad generator L = -i[H, .] + sum_k rate_k D[A_k], shape (..., d^2, d^2), row-major vec.
 
@@ -122,6 +130,13 @@ def liouvillian(H, jump_ops=(), rates=None, *, validate: bool = True):
     ``H``, ``jump_ops`` or ``rates`` for a non-square, non-finite or non-Hermitian H, non-finite
     jump operators, or negative or non-finite rates (``eqx.error_if`` when traced); ``validate=False``
     skips these checks (shapes are always checked).
+
+    Vectorisation convention: the result acts on the row-major vec(rho) = rho.reshape(d * d); QuTiP's
+    ``qutip.liouvillian`` acts on the column-stacked vec, and equals P L P for the permutation P of
+    :func:`qbjax._interop.vec_permutation` (use :func:`qbjax.to_qutip` / :func:`qbjax.from_qutip`,
+    never ``.full()``: a wrongly vectorised generator is still trace preserving and gives the
+    transposed states, so nothing downstream detects it).  ``H`` and the jump operators may be
+    ``qutip.Qobj`` operators.
     """
     validate = validate and validation_enabled()
     H = check_hamiltonian(H, "H") if validate else check_square(jnp.asarray(H), "H")

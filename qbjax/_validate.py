@@ -8,7 +8,8 @@ which raises at run time with the message of the first property that fails.
 What is checked (``tol`` = :func:`state_tolerance`: 1e-6 in float64, 1e-3 in float32):
 
 * states ``rho`` (:func:`check_state`): square, finite, Hermitian (max|rho - rho^dag| <= tol), unit
-  trace (|Tr rho - 1| <= tol) and positive (smallest eigenvalue >= -tol);
+  trace (|Tr rho - 1| <= tol) and positive (smallest eigenvalue >= -tol); kets ``psi``
+  (:func:`check_ket`): finite and normalised (|<psi|psi> - 1| <= tol);
 * Hamiltonians (:func:`check_hamiltonian`): square, finite, Hermitian to sqrt(eps) max(1, max|H|);
 * generators (:func:`check_generator`): square, finite, trace preserving, max|t^T L| <= tol max|L|
   for the trace functional t;
@@ -348,6 +349,22 @@ def state_and_spectrum(rho, name: str = "rho", *, size: int | None = None, eig=N
     return checks((rho, spec), state_rules(rho, name, spectrum=values))
 
 
+def check_ket(psi, name: str = "psi0", *, size: int | None = None):
+    """Return ``psi`` (..., d) after checking it is a finite, normalised ket (| <psi|psi> - 1 | <= tol,
+    tol = :func:`state_tolerance`)."""
+    psi = jnp.asarray(psi)
+    if psi.ndim < 1 or (size is not None and psi.shape[-1] != size):
+        want = "(..., d)" if size is None else f"(..., {size})"
+        raise ValueError(f"{name} must be a ket of shape {want}; got shape {psi.shape}")
+    if not _ENABLED[0]:
+        return psi
+    tol = state_tolerance(psi.dtype)
+    # |psi|^2 as re^2 + im^2: XLA's simplifier rewrites abs(iota) as the iota itself, a complex
+    # array for a complex constant ket such as (0, 1) under jit, and then fails to compile
+    norm = lambda: jnp.abs(jnp.sum(jnp.real(psi) ** 2 + jnp.imag(psi) ** 2, axis=-1) - 1).max() <= tol  # noqa: E731
+    return checks(psi, finite_rules(psi, name) + [(norm, f"{name} is not normalised (|<{name}|{name}> - 1| > {tol:g})")])
+
+
 def check_hamiltonian(H, name: str = "H", size: int | None = None):
     """Return ``H`` (..., d, d) after checking it is square, finite and Hermitian (see module text)."""
     H = check_square(jnp.asarray(H), name, size=size)
@@ -367,7 +384,10 @@ def check_generator(L, name: str = "L", trace=None, *, what: str = "vec(identity
     """Return ``L`` (..., n, n) after checking it is square, finite and trace preserving.
 
     Trace preserving: max|t^T L| <= tol max|L| for the trace functional ``t`` (default vec(identity)
-    of a (d^2, d^2) superoperator), tol = :func:`state_tolerance`.  ``what`` names ``t`` in the message.
+    of a (d^2, d^2) superoperator), tol = :func:`state_tolerance`.  ``what`` names ``t`` in the message;
+    for t = vec(identity) the message also points to ``qb.from_qutip`` (a QuTiP Choi matrix fails this
+    test; a QuTiP "super" generator in its column-stacking convention passes it, t being invariant
+    under the permutation between the two conventions, so it cannot be detected here).
     """
     L = check_square(jnp.asarray(L), name)
     if not _ENABLED[0]:
@@ -385,8 +405,11 @@ def check_generator(L, name: str = "L", trace=None, *, what: str = "vec(identity
         leak = jnp.abs(jnp.einsum("i,...ij->...j", trace.astype(jnp.result_type(trace, L)), L)).max(axis=-1)
         return leak <= tol * jnp.abs(L).max(axis=(-1, -2))
 
+    hint = "; QuTiP's column-stacking convention or a Choi matrix? use qb.from_qutip" if what.startswith(
+        "vec(identity)") else ""
     return checks(L, finite_rules(L, name)
-                  + [(preserving, f"{name} is not trace preserving (t^T {name} != 0 for the trace functional t = {what})")])
+                  + [(preserving, f"{name} is not trace preserving (t^T {name} != 0 for the trace functional t = {what})"
+                      + hint)])
 
 
 def check_times(ts, name: str = "ts", *, start=None, start_name: str = "t0", dtype=None):

@@ -20,7 +20,7 @@ over models works too.  ``n_t`` is the number of times, "-" marks a method the m
 | `steady_state()` | (*b, 4, 4), needs gamma > 0 | (*b, 5) | (2^n, 2^n) | - | - |
 | `steady_ergotropy()` | (*b) | (*b) | () | - | - |
 | `features()` | optimal times and peaks: t_E, E_max, t_erg, erg_max, t_P, P_max, t_Pe, Pe_max | the 29 dataset columns (E, E0, ratio, j1..j4, C1..C4, W, F, eta, ...) | ergotropy, energy, J_<cell>, p_<state> of the steady state | W, energy, purity, top_population after n collisions | ergotropy, ergotropy_published, trace_distance, blp_published, blp_variation at t1 (and `ergotropy_curve` with `curve=True`) |
-| paper-specific | `curves`, `optimal_times`, `concurrence` | `generator`, `cumulants`, `baseline`, `density_matrix`, `fig1_curves` | `summary`, `heat_currents`, `populations`, `transitions`, `rates` | `collide`, `charge`, `run`, `trajectory`, `loss`, `loss_terms` | `rates`, `dynamics`, `blp`, `final_ergotropy`, `reduced_ergotropy`, `population_ergotropy`, `optimal_detuning`, `battery_populations` |
+| paper-specific | `curves`, `optimal_times`, `concurrence`, `evolve_ket` (kets at gamma = 0) | `generator`, `cumulants`, `baseline`, `density_matrix`, `fig1_curves` | `summary`, `heat_currents`, `populations`, `transitions`, `rates` | `collide`, `charge`, `run`, `trajectory`, `loss`, `loss_terms` | `rates`, `dynamics`, `blp`, `final_ergotropy`, `reduced_ergotropy`, `population_ergotropy`, `optimal_detuning`, `battery_populations` |
 
 States passed to ``battery_state``/``energy``/``ergotropy`` have the batch axes first, then axes of
 their own (time), then the state axes.  Parameter rules (``T_h > 0``, ``p_c`` in [0, 1], level

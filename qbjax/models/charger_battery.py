@@ -6,7 +6,8 @@ A charger qubit a starts in cos(theta/2)|0> + e^{i phi} sin(theta/2)|1>, the bat
 
 with optional charger decay gamma D[sa] (units: hbar = 1, rates and J in units of energy).  The
 two-qubit space is ordered charger (x) battery.  ``ChargerBattery`` evolves this numerically (core
-``liouvillian`` + ``evolve``); :func:`closed_form` holds the paper's formulas, with these errata:
+``liouvillian`` + ``evolve``; at gamma = 0 also as kets, ``evolve_ket`` with ``sesolve``);
+:func:`closed_form` holds the paper's formulas, with these errata:
 
 * Eq. (60) repeats sa^dag sa rho; the dissipator is the standard Lindblad one gamma D[sa].
 * Eqs. (24), (28) lack a factor -i:  <sa^dag sb> = -(i/2) sin^2(theta/2) sin(2Jt),
@@ -28,6 +29,7 @@ import numpy as np
 
 from .._ergotropy import antiergotropy, capacity, energy, ergotropy, passive_energy
 from .._roots import bisect, grid_argmax_stacked
+from .._sesolve import sesolve as _sesolve
 from .._states import concurrence as _concurrence
 from .._states import partial_trace
 from .._validate import Constraint, as_float, as_int, checks, enforce, finite, finite_rules, is_concrete, nonnegative
@@ -87,13 +89,17 @@ class ChargerBattery(AbstractLindbladBattery):
         p = self.parameters(2)
         return (p["omega_b"] * (_SIGMA.T @ _SIGMA)).astype(jnp.result_type(complex))
 
-    def initial_state(self):
-        """|alpha> (x) |0> as a (*batch, 4, 4) density matrix."""
+    def initial_ket(self):
+        """|alpha> (x) |0> = (cos(theta/2) |0> + e^{i phi} sin(theta/2) |1>) (x) |0>, (*batch, 4)."""
         p = self.parameters(0)
         a0 = jnp.cos(p["theta"] / 2) + 0j
         a1 = jnp.exp(1j * p["phi"]) * jnp.sin(p["theta"] / 2)
         z = jnp.zeros_like(a0)
-        psi = jnp.stack([a0, z, a1, z], axis=-1)  # (a0 |0> + a1 |1>) (x) |0>
+        return jnp.stack([a0, z, a1, z], axis=-1)
+
+    def initial_state(self):
+        """|alpha> (x) |0> as a (*batch, 4, 4) density matrix."""
+        psi = self.initial_ket()
         return psi[..., :, None] * jnp.conj(psi)[..., None, :]
 
     def battery_state(self, rho):
@@ -105,6 +111,22 @@ class ChargerBattery(AbstractLindbladBattery):
         return _concurrence(rho)
 
     # -- dynamics --------------------------------------------------------------------------------
+    def evolve_ket(self, ts, psi0=None, **kwargs):
+        """Closed-system (gamma = 0) kets at the times ``ts`` >= t0 = 0, (*batch, n_t, 4), charger (x) battery.
+
+        The Schroedinger equation by :func:`qbjax.sesolve` (d = 4 amplitudes a step instead of the 16
+        of vec(rho)), from ``psi0`` (default :meth:`initial_ket`); ``ket2dm`` of the result equals
+        :meth:`evolve` at gamma = 0.  Keyword arguments go to :func:`qbjax.sesolve` (tolerances
+        default to ``evolve_tolerances``), which checks ``ts`` and ``psi0`` (``ValueError`` naming
+        them).  Raises ``ValueError`` naming ``gamma`` unless gamma == 0 (``eqx.error_if`` when traced):
+        a decaying charger has no ket evolution, use :meth:`evolve`.
+        """
+        p = self.parameters(2)
+        H = checks(self.hamiltonian(), [(p["gamma"] == 0, "gamma must be 0 for evolve_ket (a closed system); "
+                                         "use evolve for gamma > 0")])
+        psi0 = self.initial_ket() if psi0 is None else psi0
+        return _sesolve(H, psi0, ts, **{"t0": 0.0, **self.evolve_tolerances, **kwargs})
+
     def curves(self, ts, rho0=None, **kwargs):
         """Every charging curve of the paper from one solve, at times ``ts`` > 0 (dict of (*batch, n_t)).
 
