@@ -23,8 +23,8 @@ from math import comb
 import jax
 import jax.numpy as jnp
 
-from ._linalg import _rows, choose, lu, lu_entries, lu_solve, matvec_entries, max_abs_entries, solve_entries
-from ._steady import _flag_singular, _singular, null_vector
+from ._linalg import _rows, choose, lu, lu_entries, lu_solve, matvec_entries, solve_entries
+from ._steady import _flag_singular, bordered_entries, null_vector
 from ._superop import trace_vector
 from ._validate import as_int, check_finite, validation_enabled
 
@@ -92,19 +92,23 @@ def cumulants_from_entries(derivs, right, left, s0=0.0):
     M = [[L0[i][j] - (s0 if i == j else 0.0) - right[i] * left[j] for j in range(m)] for i in range(m)]
     fact = lu_entries(M)
 
-    def dot_left(v):
-        terms = [a * b for a, b in zip(left, v)]
-        return sum(terms[1:], terms[0])
-
     def apply_R(v):
-        s = dot_left(v)
+        s = _dot(left, v)
         return solve_entries(fact, [vi - ri * s for vi, ri in zip(v, right)])  # R (1 - P) v
 
-    def combine(terms):
-        return [sum(c * v[i] for c, v in terms) for i in range(m)]
+    return _recursion(len(derivs) - 1, lambda k, v: matvec_entries(derivs[k], v), lambda v: _dot(left, v), apply_R,
+                      right, _combine(m))
 
-    return _recursion(len(derivs) - 1, lambda k, v: matvec_entries(derivs[k], v), dot_left, apply_R, right,
-                      combine)
+
+def _dot(a, v):
+    """sum_i a_i v_i of two lists of arrays (entry-list vectors)."""
+    terms = [x * y for x, y in zip(a, v)]
+    return sum(terms[1:], terms[0])
+
+
+def _combine(m: int):
+    """(coefficient, entry-list vector) pairs -> their linear combination, for vectors of length m."""
+    return lambda terms: [sum(c * v[i] for c, v in terms) for i in range(m)]
 
 
 def stationary_cumulants_entries(derivs, t, *, row: int = 0, name: str = "generator(0)"):
@@ -124,36 +128,17 @@ def stationary_cumulants_entries(derivs, t, *, row: int = 0, name: str = "genera
     arrays, [j1, ..., jn]).  A singular A raises, or gives NaN with validation off (as
     :func:`qbjax._steady.null_vector`).
     """
-    L0 = derivs[0]
-    m = len(L0)
-    tv = jnp.asarray(t)
-    if tv.shape != (m,):
-        raise ValueError(f"trace functional must have shape ({m},); got {tv.shape}")
-    dtype = jnp.result_type(*(jnp.result_type(e) for r in L0 for e in r), tv.dtype)
-    scale = jax.lax.stop_gradient(max_abs_entries(L0))
-    scale = jnp.where(scale > 0, scale, 1.0)
-    tl = [tv[j].astype(dtype) for j in range(m)]
-    A = [[(e / scale).astype(dtype) + (tl[j] if i == row else 0.0) for j, e in enumerate(r)] for i, r in enumerate(L0)]
-    fact = lu_entries(A)
-    singular = _singular(fact.min_pivot, 1.0 + jnp.max(jnp.abs(tv)), m, dtype)
-    zero = jnp.zeros_like(scale, dtype=dtype)
-    one = jnp.where(singular, jnp.nan, 1.0).astype(dtype) if not validation_enabled() else zero + 1
-    x = solve_entries(fact, [one if i == row else zero for i in range(m)])
+    m = len(derivs[0])
+    x, singular, fact, scale, tl = bordered_entries(derivs[0], t, row, border="add")
     if validation_enabled():
         x = _flag_singular(x, singular, name)
 
-    def dot_left(v):
-        terms = [a * b for a, b in zip(tl, v)]
-        return sum(terms[1:], terms[0])
-
     def apply_R(v):
-        p = dot_left(v)
+        p = _dot(tl, v)
         return solve_entries(fact, [(vi - xi * p) / scale for vi, xi in zip(v, x)])  # A^{-1} (1 - P) v / s
 
-    def combine(terms):
-        return [sum(c * v[i] for c, v in terms) for i in range(m)]
-
-    js = _recursion(len(derivs) - 1, lambda k, v: matvec_entries(derivs[k], v), dot_left, apply_R, x, combine)
+    js = _recursion(len(derivs) - 1, lambda k, v: matvec_entries(derivs[k], v), lambda v: _dot(tl, v), apply_R, x,
+                    _combine(m))
     if not validation_enabled():  # NaN also where a cumulant never touches x (a counting field on no entry)
         js = [j + 0.0 * x[0] for j in js]
     return x, js

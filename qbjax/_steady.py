@@ -50,7 +50,7 @@ def null_vector(G, t, *, row: int | None = None, name: str = "generator", valida
     if row is None:
         row = int(np.argmax(np.abs(np.asarray(t)) > 0)) if is_concrete(t) else 0
     if choose(n, method) == "unrolled":
-        x, singular = _null_entries(_rows(G), t, row)
+        x, singular = bordered_entries(_rows(G), t, row, border="replace")[:2]
         x = jnp.stack(x, axis=-1)
         if not validation_enabled():
             return x
@@ -102,13 +102,21 @@ def null_vector_entries(G, t, *, row: int | None = None, name: str = "generator"
     by entry calls this and never stacks the matrix.  A singular member raises, or is NaN with
     validation off, as in :func:`null_vector`.
     """
-    x, singular = _null_entries(G, t, row)
+    x, singular = bordered_entries(G, t, row, border="replace")[:2]
     return x if not validation_enabled() else _flag_singular(x, singular, name)
 
 
-def _null_entries(G, t, row):
-    """(x, singular) by the unrolled elimination; with validation off, x is NaN where singular (the
-    NaN enters through the right-hand side, which every component of the solve depends on)."""
+def bordered_entries(G, t, row, *, border: str):
+    """The bordered system of a generator with a trace functional, as entry lists, and its solve.
+
+    With s = max|G_ij| and t_row != 0 (``row=None``: the first such index), A is G / s with its row
+    ``row`` replaced by t^T (``border="replace"``, :func:`null_vector`) or with t^T added to that row
+    (``border="add"``, A = G / s + e_row t^T).  Either A is regular exactly when G has a unique null
+    vector, and x = A^{-1} e_row then solves G x = 0 with t.x = 1.  Returns (x as a list of arrays,
+    singular flags, the factorisation of A, s, t as a list of scalars); with validation off x is NaN
+    where A is singular (the NaN enters through the right-hand side, which every component depends
+    on).  The pivot test scales with a bound on max|A_ij|: max(1, max|t|) or 1 + max|t|.
+    """
     n = len(G)
     t = jnp.asarray(t)
     if t.shape != (n,):
@@ -118,14 +126,22 @@ def _null_entries(G, t, row):
     dtype = jnp.result_type(*(jnp.result_type(e) for r in G for e in r), t.dtype)
     scale = jax.lax.stop_gradient(max_abs_entries(G))  # the solution does not depend on it
     scale = jnp.where(scale > 0, scale, 1.0)
+    tl = [t[j].astype(dtype) for j in range(n)]
     A = [[(e / scale).astype(dtype) for e in r] for r in G]
-    A[row] = [t[j].astype(dtype) for j in range(n)]
+    if border == "replace":
+        A[row] = tl
+        bound = _max_abs_bound(t)
+    elif border == "add":
+        A[row] = [a + b for a, b in zip(A[row], tl)]
+        bound = 1.0 + jnp.max(jnp.abs(t))
+    else:
+        raise ValueError(f"border must be 'replace' or 'add'; got {border!r}")
     fact = lu_entries(A)
-    singular = _singular(fact.min_pivot, _max_abs_bound(t), n, dtype)
+    singular = _singular(fact.min_pivot, bound, n, dtype)
     zero = jnp.zeros_like(scale, dtype=dtype)
     one = jnp.where(singular, jnp.nan, 1.0).astype(dtype) if not validation_enabled() else zero + 1
-    b = [one if i == row else zero for i in range(n)]
-    return solve_entries(fact, b), singular
+    x = solve_entries(fact, [one if i == row else zero for i in range(n)])
+    return x, singular, fact, scale, tl
 
 
 def eigen_triple_entries(A, t, s, *, row: int = 0):

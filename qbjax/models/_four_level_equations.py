@@ -17,9 +17,9 @@ import jax.numpy as jnp
 from .._arrays import apply_where, sort_small
 from .._evolve import propagate
 from .._ergotropy import ergotropy as _ergotropy
-from .._fcs import cumulants_from_derivatives, cumulants_from_entries, generator_derivatives, stationary_cumulants_entries
+from .._fcs import cumulants_from_entries, stationary_cumulants_entries
 from .._linalg import dominant_eigenvalue_entries, dominant_real_eigenvalue_entries
-from .._steady import _flag_singular, eigen_triple_entries, null_vector
+from .._steady import _flag_singular, eigen_triple_entries
 from .._thermal import bose_einstein
 
 #: the nine configuration parameters (dataset columns)
@@ -140,17 +140,12 @@ def generator_fn(p: dict, conventions: str):
 
 
 def state_and_cumulants(p: dict, conventions: str, order: int):
-    """Steady-state 5-vector (real) and cumulants j1..j_order (real) of one parameter dict."""
-    if conventions == "published":
-        n_h, n_c, n_l = occupations(*(p[k] for k in ("T_c", "T_h", "T_l", "eps", "eps_b", "eps_a")))
-        x, js = published_solution(n_h, n_c, n_l, p["p_c"], p["p_h"], p["tau"], p["r"], p["g"], order)
-        return jnp.stack(x, axis=-1), jnp.stack(js, axis=-1)
-    gen = generator_fn(p, conventions)
-    derivs = generator_derivatives(gen, order)
-    t = trace_functional(derivs[0].dtype)
-    x = null_vector(derivs[0], t, validate=False)
-    js = cumulants_from_derivatives(derivs, x, t)
-    return x, js
+    """Steady-state 5-vector (real) and cumulants j1..j_order (real) of one parameter dict, by
+    :func:`physical_solution` or :func:`published_solution` (the computation of :func:`features`)."""
+    n_h, n_c, n_l = occupations(*(p[k] for k in ("T_c", "T_h", "T_l", "eps", "eps_b", "eps_a")))
+    solution = physical_solution if conventions == "physical" else published_solution
+    x, js = solution(n_h, n_c, n_l, p["p_c"], p["p_h"], p["tau"], p["r"], p["g"], order)
+    return jnp.stack(x, axis=-1), jnp.stack(js, axis=-1)
 
 
 def density_matrix(x):
