@@ -301,6 +301,22 @@ def joint_cumulants(generator: Callable, n_fields: int, order: int = 4, *, trace
     order = as_int(order, "order", minimum=1)
     derivs = generator_derivatives(generator, order, jnp.zeros(k, dtype=jnp.result_type(float)))
     right, trace = _steady_right(derivs, trace)
+    return joint_from_derivatives(derivs, right, trace, method)
+
+
+def joint_from_derivatives(derivs, right, left, method: str = "lapack"):
+    """The tensors (j1, ..., j_n) of :func:`joint_cumulants` from the derivatives of a trace-preserving
+    generator, without the input checks.
+
+    Args:
+        derivs: [L0, DL, D^2 L, ...]: L0 (..., m, m) and D^n L (..., m, m, k, ..., k) (nested
+            ``jax.jacfwd``, :func:`generator_derivatives` with a (k,) point).
+        right: the steady state |0>> of L0, (..., m), <<1|0>> = 1.
+        left: the trace functional <<1|, (m,) or (..., m).
+        method: the resolvent's solver, as in :func:`joint_cumulants`.
+    """
+    k = derivs[1].shape[-1]  # order >= 1: D L is (..., m, m, k)
+    order = len(derivs) - 1
     sorted_indices = [list(itertools.combinations_with_replacement(range(k), n)) for n in range(1, order + 1)]
     counts = [tuple(idx.count(i) for i in range(k)) for level in sorted_indices for idx in level]
 
@@ -308,7 +324,7 @@ def joint_cumulants(generator: Callable, n_fields: int, order: int = 4, *, trace
         idx = tuple(i for i in range(k) for _ in range(beta[i]))
         return derivs[len(idx)][(Ellipsis,) + idx]
 
-    js = _rs(derivs[0], derivative, counts, right, trace, 0.0, method)
+    js = _rs(derivs[0], derivative, counts, right, left, 0.0, method)
     out = []
     for n, level in enumerate(sorted_indices, start=1):
         values = jnp.stack([js[tuple(idx.count(i) for i in range(k))] for idx in level], axis=-1)
