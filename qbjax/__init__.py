@@ -6,8 +6,8 @@ environment variable ``QBJAX_PRECISION=single`` before import, or ``qb.set_preci
 The public API is flat: battery functionals (``qb.ergotropy``, ``qb.capacity``, ...), states and
 operators (``qb.basis``, ``qb.destroy``, ``qb.tensor``, ``qb.wigner``, ...), superoperators
 (``qb.liouvillian``, ``qb.spre``, ``qb.sprepost``, ...), solvers (``qb.steady_state``, ``qb.evolve``,
-``qb.sesolve``, ``qb.cumulants``), QuTiP interop (``qb.from_qutip``, ``qb.to_qutip``; QuTiP is
-optional, and the core functions also accept ``qutip.Qobj`` arguments) and the models
+``qb.sesolve``, ``qb.cumulants``, ``qb.joint_cumulants``), QuTiP interop (``qb.from_qutip``,
+``qb.to_qutip``; QuTiP is optional, and the core functions also accept ``qutip.Qobj`` arguments) and the models
 (``qb.models``, with the battery protocol ``qb.AbstractBattery``).
 The implementation lives in private modules (``qbjax._ergotropy``, ``qbjax._evolve``, ...), loaded on
 first use of a name (so ``import qbjax`` and ``qbjax --help`` are fast; JAX is imported when a name
@@ -48,6 +48,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "evolve": "._evolve",
     "from_qutip": "._interop",
     "get_precision": "._precision",
+    "joint_cumulants": "._fcs",
     "ket2dm": "._states",
     "liouvillian": "._superop",
     "partial_trace": "._states",

@@ -87,6 +87,7 @@ from .._superop import vec
 from .._thermal import bose_einstein
 from .._validate import (Constraint, as_float, check_state, check_times, finite, is_concrete, nonnegative,
                          positive)
+from . import _multi_cell_fcs as _fcs
 from . import _multi_cell_pauli as _pauli
 from ._multi_cell_tables import (
     _STEADY_PATHS,
@@ -347,6 +348,12 @@ class MultiCellBattery(AbstractBattery):
         """(n,) steady-state heat currents J_i = Tr(H_S D_i[rho_ss]); > 0: energy flows from
         bath i into the cells."""
         return self.summary(degenerate)["heat_currents"]
+
+    def heat_current_statistics(self, order: int = 2, degenerate: str = "raise") -> dict:
+        """Joint counting statistics of the heat currents (:mod:`._multi_cell_fcs`), dict of
+        ``heat_currents`` (n,) (= :meth:`heat_currents`), ``covariance`` (n, n) rates, ``cumulants``
+        (j1, ..., j_order) (order >= 2), ``entropy_production`` -sum_i J_i / T_i, ``tur_ratio`` (n,)."""
+        return _fcs.statistics(self, order, degenerate)
 
     def features(self, degenerate: str = "raise") -> dict:
         """Steady-state scalars: ``ergotropy``, ``energy``, the heat currents ``J_<cell>`` and the
