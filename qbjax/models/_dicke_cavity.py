@@ -7,6 +7,12 @@ side is a handful of shifted, weighted copies of rho, O(d^2) work per evaluation
 of a dense Liouvillian matvec.  ``sector_rhs`` keeps only the excitation-number sectors a
 block-diagonal start populates.  Each function takes the model ``tc`` (its validated fields are read
 once, outside the ODE loop).
+
+Excitation-number conservation (H, a, a^dag, J_z all change X = J_z + N/2 + a^dag a by the same amount on
+both sides of rho) keeps a state that starts block-diagonal in X so; for such starts (the default |J,J>|0>,
+the BLP pair) the sector form stores only rho[i, n; j, m = n - i + j] ((N+1)^2 n_cavity numbers, 6x fewer
+for N = 4), with the batch axes last, and the reduced battery state is then diagonal in the Dicke basis
+(``TavisCummingsBattery.battery_populations`` saves only its N+1 populations).
 """
 
 from __future__ import annotations
@@ -274,8 +280,15 @@ def from_sector(tc, x):
 
 def published_ergotropy(energy, passive_energy, n_cavity: int):
     """The paper's Table-I functional max(0, n_cavity Tr(rho_B H_B) - E_passive(rho_B)) of a battery
-    energy and passive energy (module docstring: the partial trace of the operator H_B (x) 1 multiplies
-    the energy by n_cavity)."""
+    energy and passive energy.
+
+    ERRATA, Table I: the paper's code evaluates the battery energy as ``expect(H_B_total.ptrace(0), rho_B)``;
+    the partial trace of the OPERATOR H_B (x) 1 over the cavity is n_cavity H_B, so its energy is multiplied
+    by n_cavity (6) while its passive energy is not, and the result is clipped at 0.
+    ``conventions="published"`` reproduces exactly that functional (same dynamics) and with it every printed
+    entry of Table I; ``"physical"`` (default) is the correct ergotropy, several times smaller (N = 1, env A,
+    Delta*: 0.7243 against the printed 5.0349) and never above N w_b.
+    """
     return jnp.maximum(0.0, n_cavity * energy - passive_energy)
 
 

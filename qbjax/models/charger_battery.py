@@ -67,30 +67,57 @@ class ChargerBattery(AbstractLindbladBattery):
 
     # -- operators -------------------------------------------------------------------------------
     def hamiltonian(self):
-        """H = omega_b (na + nb) + J (sa^dag sb + h.c.), (*batch, 4, 4), charger (x) battery."""
+        """H = omega_b (sa^dag sa + sb^dag sb) + J (sa^dag sb + sb^dag sa) on charger (x) battery.
+
+        Returns:
+            complex array (*batch, 4, 4), units of energy (hbar = 1).
+        """
         p = self.parameters(2)
         n = _SA.T @ _SA + _SB.T @ _SB
         hop = _SA.T @ _SB + _SB.T @ _SA
         return (p["omega_b"] * n + p["J"] * hop).astype(jnp.result_type(complex))
 
     def jump_ops(self, t=0.0):
-        """(*batch, 1, 4, 4): sqrt(gamma) sa (time independent)."""
+        """The one jump operator sqrt(gamma) sa of the charger decay gamma D[sa] (Eq. (60), corrected).
+
+        Args:
+            t: time (scalar), unused (the model is time independent).
+
+        Returns:
+            complex array (*batch, 1, 4, 4), units of sqrt(energy).
+        """
         p = self.parameters(3)
         return (jnp.sqrt(p["gamma"]) * _SA).astype(jnp.result_type(complex))
 
     def jump_terms(self, t=0.0):
-        """(sa (1, 4, 4), gamma (*batch, 1)): the Liouvillian is gamma D[sa], linear in gamma (exact
-        gradients at gamma = 0, where d sqrt(gamma) / d gamma diverges)."""
+        """The dissipator as (A_k, gamma_k) = (sa, gamma): the Liouvillian's gamma D[sa], linear in gamma.
+
+        Exact gradients at gamma = 0, where d sqrt(gamma) / d gamma diverges.
+
+        Args:
+            t: time (scalar), unused (the model is time independent).
+
+        Returns:
+            (sa as a complex (1, 4, 4) array, gamma (*batch, 1) in units of energy).
+        """
         gamma = self.parameters(1)["gamma"]
         return jnp.asarray(_SA[None], dtype=jnp.result_type(complex)), gamma
 
     def battery_hamiltonian(self):
-        """H_b = omega_b sb^dag sb on the battery qubit, (*batch, 2, 2)."""
+        """H_b = omega_b sb^dag sb on the battery qubit (levels 0 and omega_b).
+
+        Returns:
+            complex array (*batch, 2, 2), units of energy.
+        """
         p = self.parameters(2)
         return (p["omega_b"] * (_SIGMA.T @ _SIGMA)).astype(jnp.result_type(complex))
 
     def initial_ket(self):
-        """|alpha> (x) |0> = (cos(theta/2) |0> + e^{i phi} sin(theta/2) |1>) (x) |0>, (*batch, 4)."""
+        """The start |alpha> (x) |0> = (cos(theta/2) |0> + e^{i phi} sin(theta/2) |1>) (x) |0>.
+
+        Returns:
+            normalised complex ket (*batch, 4), charger (x) battery.
+        """
         p = self.parameters(0)
         a0 = jnp.cos(p["theta"] / 2) + 0j
         a1 = jnp.exp(1j * p["phi"]) * jnp.sin(p["theta"] / 2)
@@ -98,16 +125,40 @@ class ChargerBattery(AbstractLindbladBattery):
         return jnp.stack([a0, z, a1, z], axis=-1)
 
     def initial_state(self):
-        """|alpha> (x) |0> as a (*batch, 4, 4) density matrix."""
+        """The start |alpha><alpha| (x) |0><0| (:meth:`initial_ket` as a density matrix), at t = 0.
+
+        Returns:
+            complex array (*batch, 4, 4), a pure state.
+        """
         psi = self.initial_ket()
         return psi[..., :, None] * jnp.conj(psi)[..., None, :]
 
     def battery_state(self, rho):
-        """Reduced battery state Tr_a rho, (..., 2, 2)."""
+        """Reduced battery state rho_b = Tr_a rho (the charger traced out).
+
+        Args:
+            rho: two-qubit density matrices (*batch, *extra, 4, 4), charger (x) battery.
+
+        Returns:
+            complex array (*batch, *extra, 2, 2).
+
+        Raises:
+            ValueError: naming ``rho`` when it is not a (4, 4) density matrix (``eqx.error_if`` when traced).
+        """
         return partial_trace(rho, (2, 2), keep=1)
 
     def concurrence(self, rho):
-        """Wootters concurrence of the two-qubit state ``rho`` (..., 4, 4)."""
+        """Wootters concurrence C(rho) in [0, 1] of two-qubit states (closed form at gamma = 0: Eq. (59)).
+
+        Args:
+            rho: density matrices (..., 4, 4), charger (x) battery.
+
+        Returns:
+            real array (...), dimensionless.
+
+        Raises:
+            ValueError: naming ``rho`` when it is not a density matrix (``eqx.error_if`` when traced).
+        """
         return _concurrence(rho)
 
     # -- dynamics --------------------------------------------------------------------------------
@@ -120,6 +171,18 @@ class ChargerBattery(AbstractLindbladBattery):
         default to ``evolve_tolerances``), which checks ``ts`` and ``psi0`` (``ValueError`` naming
         them).  Raises ``ValueError`` naming ``gamma`` unless gamma == 0 (``eqx.error_if`` when traced):
         a decaying charger has no ket evolution, use :meth:`evolve`.
+
+        Args:
+            ts: save times (n_t,) >= 0, units 1/energy, strictly increasing.
+            psi0: initial ket (4,) or (*batch, 4), normalised; default :meth:`initial_ket`.
+            **kwargs: passed to :func:`qbjax.sesolve` (``solver``, ``rtol``, ``atol``, ...).
+
+        Returns:
+            complex array (*batch, n_t, 4).
+
+        Raises:
+            ValueError: naming ``gamma`` (gamma != 0), ``ts`` (not 1-D, empty, finite or strictly
+                increasing, before t0) or ``psi0`` (not a finite, normalised ket of size 4).
         """
         p = self.parameters(2)
         H = checks(self.hamiltonian(), [(p["gamma"] == 0, "gamma must be 0 for evolve_ket (a closed system); "
@@ -133,8 +196,21 @@ class ChargerBattery(AbstractLindbladBattery):
         Keys as :func:`closed_form`: ``energy``, ``variance`` (of H_b), ``passive_energy``, ``ergotropy``,
         ``antiergotropy``, ``capacity``, ``concurrence``, ``inversion`` (rho_b[1, 1] - 1/2),
         ``coherence`` (|rho_b[0, 1]|), ``power`` (E / t) and ``ergotropic_power`` (ergotropy / t).
-        Keyword arguments go to :meth:`evolve`, which checks ``ts`` and ``rho0`` (``ValueError`` naming
-        them).
+        Energies in units of energy, powers in energy^2 (energy per unit time).
+
+        Args:
+            ts: save times (n_t,) > 0 (power divides by t), units 1/energy, strictly increasing.
+            rho0: initial (4, 4) density matrix; default :meth:`initial_state`.
+            **kwargs: passed to :meth:`evolve`.
+
+        Returns:
+            dict of real arrays (*batch, n_t).
+
+        Raises:
+            ValueError: naming ``ts`` or ``rho0``, as :meth:`evolve`.
+
+        Example:
+            >>> ChargerBattery(theta=jnp.pi / 2).curves(jnp.linspace(0.1, 3.0, 30))["ergotropy"]
         """
         rho = self.evolve(ts, rho0, **kwargs)  # the functionals below run unchecked on its states
         rb = partial_trace(rho, (2, 2), keep=1, validate=False)
@@ -163,10 +239,19 @@ class ChargerBattery(AbstractLindbladBattery):
         (power E/t) and ``t_Pe, Pe_max`` (ergotropic power).  The state at each trial time is the
         exact propagator exp(L t) applied to the initial state (no closed form is used).
 
-        Raises ``ValueError`` naming ``t_max`` unless it is finite and > 0, ``n_grid`` unless it is an
-        integer >= 2, and ``J`` when t_max is left to its default and J = 0 (no coupling: the battery
-        never charges, every peak is 0 at no particular time, and pi / J is infinite; pass ``t_max``
-        to get the zero curves); ``eqx.error_if`` when traced.
+        Args:
+            t_max: end of the search window, units 1/energy; default pi / J.
+            n_grid: number of grid times on (0, t_max] before the refinement, an integer >= 2.
+
+        Returns:
+            dict of 8 real arrays of shape ``batch_shape``: times in 1/energy, E_max and erg_max in
+            energy, P_max and Pe_max in energy^2.
+
+        Raises:
+            ValueError: naming ``t_max`` unless it is finite and > 0, ``n_grid`` unless it is an integer
+                >= 2, and ``J`` when t_max is left to its default and J = 0 (no coupling: the battery
+                never charges, every peak is 0 at no particular time, and pi / J is infinite; pass
+                ``t_max`` to get the zero curves); ``eqx.error_if`` when traced.
         """
         n_grid = as_int(n_grid, "n_grid", minimum=2)
         if t_max is not None:
@@ -181,8 +266,18 @@ class ChargerBattery(AbstractLindbladBattery):
         return self.map_members(_optimal_times, t_max, n_grid)
 
     def features(self, t_max=None, n_grid: int = 2001) -> dict:
-        """The optimal charging times and peaks of :meth:`optimal_times` (8 scalars; ``t_max`` and
-        ``n_grid`` as there)."""
+        """The optimal charging times and peaks of :meth:`optimal_times`: what a sweep stores.
+
+        Args:
+            t_max: end of the search window, units 1/energy; default pi / J.
+            n_grid: number of grid times, an integer >= 2.
+
+        Returns:
+            dict ``t_E, E_max, t_erg, erg_max, t_P, P_max, t_Pe, Pe_max``, each ``batch_shape``.
+
+        Raises:
+            ValueError: naming ``t_max``, ``n_grid`` or ``J``, as :meth:`optimal_times`.
+        """
         return self.optimal_times(t_max, n_grid)
 
 

@@ -1,11 +1,11 @@
 """Cavity-coupled four-level quantum battery (paper 000: Thakuria, Kalita, Sarmah, Goswami,
 "Coherence in the Leak and Storage Kurtosis control Ergotropy in Quantum Batteries").
 
-Levels |1>, |2> (energy ``eps``, degenerate), |b> (``eps_b``), |a> (``eps_a``), eps < eps_b < eps_a
-(units: hbar = k_B = 1; energies, temperatures and rates in one common unit).  The hot bath (``T_h``)
-drives 1,2 <-> a, the cold "leak" bath (``T_c``) drives 1,2 <-> b, the storage cavity (``T_l``,
-coupling ``g``) couples a <-> b.  Symmetric couplings Gamma_1x = Gamma_2x = r, noise-induced coherence
-Gamma_12x = r p_x (x = h, c), pure dephasing ``tau``.  Occupations
+Levels |1>, |2> (energy ``eps``, degenerate), |b> (``eps_b``), |a> (``eps_a``), eps < eps_b < eps_a (units:
+hbar = k_B = 1; energies, temperatures and rates in one common unit, times in its inverse).  The hot bath
+(``T_h``) drives 1,2 <-> a, the cold "leak" bath (``T_c``) drives 1,2 <-> b, the storage cavity (``T_l``, coupling
+``g``) couples a <-> b.  Symmetric couplings Gamma_1x = Gamma_2x = r, noise-induced coherence Gamma_12x = r p_x
+(x = h, c), pure dephasing ``tau``.  Occupations
 
     n_h = n(eps_a - eps, T_h),  n_c = n(eps_b - eps, T_c),  n_l = n(eps_a - eps_b, T_l),
     n(w, T) = 1 / (exp(w / T) - 1),  nt_x = 1 + n_x,
@@ -21,47 +21,29 @@ Tilted generator (the corrected Eq. (1) of the paper), lam counting quanta emitt
     row rho_aa: [r n_h,        r n_h,       g^2 n_l e^{-lam},       -(2 r nt_h + g^2 nt_l), 2 r p_h n_h  ]
     row Re12  : [-Gamma12,     -Gamma12,    r p_c nt_c,             r p_h nt_h,             -(gbar + tau)]
 
-ERRATA.  The printed Eq. (1) swaps hot and cold in the emission and loss entries, swaps n_l
-and 1 + n_l on the cavity transition and drops factors of 2 in the coherence column; as printed it
-conserves no probability (the coherence column sums to -r p_c n_c) and breaks detailed balance.  The
-matrix above is fixed by trace preservation, per-bath detailed balance, the paper's definitions of n_h
-and n_c and its cycle affinity F.  ``conventions="physical"`` (default) uses it.
+ERRATA.  The printed Eq. (1) swaps hot and cold in the emission and loss entries, swaps n_l and 1 + n_l on the
+cavity transition and drops factors of 2 in the coherence column; as printed it conserves no probability (the
+coherence column sums to -r p_c n_c) and breaks detailed balance.  The matrix above is fixed by trace preservation,
+per-bath detailed balance, the paper's definitions of n_h and n_c and its cycle affinity F (the default,
+``conventions="physical"``).
 
 ``conventions="published"`` keeps the printed Eq. (1) entry by entry (Gamma_x = 2r, Gamma_12x = r p_x,
 Gamma12 = (Gamma_12c n_c + Gamma_12h n_h)/2, gbar = r (n_h + n_c)).  That matrix is not trace
 preserving, so its "steady state" is the right eigenvector of the eigenvalue s0 with the largest real
 part, normalised to unit population, and its cumulants are the derivatives of that eigenvalue
 (Rayleigh-Schroedinger with the left and right eigenvectors, :func:`qbjax._fcs.cumulants_from_entries`).
-s0 is found without a non-symmetric eigensolver: the characteristic polynomial (Faddeev-LeVerrier),
-Newton from the Gershgorin bound to its largest real root and a Routh-Hurwitz test of whether a complex
-pair lies further right (then all roots by Aberth-Ehrlich), refined on the matrix with its eigenvectors
-(:func:`qbjax._steady.eigen_triple_entries`, linear solves of L0 - s0 and its transpose), so the
-published path is elementwise over the batch and differentiable too.  In about 13% of the
-Table-I configurations the top eigenvalue of the printed matrix is a complex-conjugate pair; qbjax
-then takes the member with Im s0 > 0 and reports real parts (steady state and cumulants), a
-documented choice (the paper assumes a real dominant eigenvalue).
+s0 is found without a non-symmetric eigensolver (the numerics: ``_four_level_equations.published_solution``), so
+the published path is elementwise over the batch and differentiable too.  In about 13% of the Table-I
+configurations the top eigenvalue of the printed matrix is a complex-conjugate pair; qbjax then takes the member
+with Im s0 > 0 and reports real parts (steady state and cumulants), a documented choice (the paper assumes a real
+dominant eigenvalue).
 
-Outputs per configuration (the dataset columns of the paper's Sec. III): steady state; rho = [[rho11, Re12, 0, 0], [Re12, rho22, 0, 0],
-0 (+) rho_bb (+) rho_aa] in the basis (1, 2, b, a), H = diag(eps, eps, eps_b, eps_a); ergotropy E
-(core :func:`qbjax.ergotropy`, eigenvalues only); the coherence-free baseline E0 (p_c = p_h = tau = 0)
-and ratio = E / E0; cumulants j1..j4 and baseline j0_1..j0_4 (core :func:`qbjax.fcs`, exact), C_i =
-j_i / j0_i; Q_h = eps_a - eps, Q_c = eps_b - eps, F = nt_c n_h nt_l / (n_c nt_h n_l),
-W = Q_h - T_c ln F, eta = W / Q_h.  No values are filtered here (E0 = 0 gives ratio = +-inf or NaN;
-the sweep's filters decide).
-
-The batched entry point :func:`four_level_features` computes every dataset column for arrays of
-parameters with ``jit(vmap(...))``: per configuration two 5x5 LU solves (physical steady states), two
-LU factorisations for the Rayleigh-Schroedinger resolvent and two 4x4 ``eigvalsh`` (ergotropies); no
-finite difference and, in the physical conventions, no non-symmetric eigensolver.
-
-States.  The model's state is the 5-vector x (``initial_state``, ``evolve``, ``steady_state``);
-:meth:`FourLevelBattery.battery_state` turns it into the (4, 4) density matrix of Eq. (6), whose energy
-and ergotropy refer to ``battery_hamiltonian()`` = H.
-
-Time evolution (paper Fig. 1): :meth:`FourLevelBattery.evolve` propagates the 5-vector exactly with
-the matrix exponential, x(t) = expm(L(0) t) x0 (:func:`qbjax._evolve.propagate`).  The paper does not give its initial state; qbjax's
-default is the lower manifold rho11 = rho22 = 1/2 (no coherence, empty storage levels), a passive state
-(E(0) = E0(0) = 0).
+Outputs per configuration (the dataset columns of the paper's Sec. III): steady state; ergotropy E of its density
+matrix of Eq. (6) (core :func:`qbjax.ergotropy`, eigenvalues only, H = diag(eps, eps, eps_b, eps_a)); the
+coherence-free baseline E0 (p_c = p_h = tau = 0) and ratio = E / E0; cumulants j1..j4 and baseline j0_1..j0_4
+(core :func:`qbjax.fcs`, exact), C_i = j_i / j0_i; Q_h = eps_a - eps, Q_c = eps_b - eps,
+F = nt_c n_h nt_l / (n_c nt_h n_l), W = Q_h - T_c ln F, eta = W / Q_h.  No values are filtered here (E0 = 0
+gives ratio = +-inf or NaN; the sweep's filters decide).  The batched entry point: :func:`four_level_features`.
 """
 
 from __future__ import annotations
@@ -123,8 +105,7 @@ FEATURES = PARAMETERS + (
     "Q_h", "Q_c", "W", "F", "eta",
 )  # fmt: skip
 CONVENTIONS = ("physical", "published")
-#: the paper's Table-I box: ranges of the scalar parameters and of eps and the gaps d1 = eps_b - eps,
-#: d2 = eps_a - eps_b (units hbar = k_B = 1)
+#: Table-I box (hbar = k_B = 1): the scalar parameters, eps and the gaps d1 = eps_b - eps, d2 = eps_a - eps_b
 TABLE_ONE_RANGES = {
     "T_c": (0.1, 7.0), "T_h": (0.1, 7.0), "T_l": (0.1, 7.0),
     "p_c": (0.1, 1.0), "p_h": (0.1, 1.0), "tau": (0.01, 2.0),
@@ -147,11 +128,9 @@ CONSTRAINTS = (
 
 
 def validate_parameters(params: dict) -> None:
-    """Raise ``ValueError`` naming the first invalid parameter (concrete values only).
+    """Raise ``ValueError`` naming the first invalid parameter of ``params`` (concrete values only).
 
-    ``params`` maps the nine parameter names (and optionally ``r``, ``g``) to numbers or arrays;
-    traced values are skipped (the model's methods check them with ``eqx.error_if``).
-    """
+    ``params``: the nine parameters (optionally ``r``, ``g``); traced values are skipped (the methods check them)."""
     enforce({"r": 1.0, "g": 1.0, **params}, CONSTRAINTS, traced=False)
 
 
@@ -186,16 +165,14 @@ def _field(name):
 class FourLevelBattery(AbstractBattery):
     """Cavity-coupled four-level battery of paper 000 (see the module docstring).
 
-    Fields (JAX arrays; scalars or arrays that broadcast to ``batch_shape``, and ``vmap`` over models
-    works): bath temperatures ``T_c`` (cold, leak), ``T_h`` (hot, charging), ``T_l`` (cavity), all > 0;
-    noise-induced coherence parameters ``p_c``, ``p_h`` in [0, 1]; pure dephasing ``tau`` >= 0; level
-    energies ``eps`` < ``eps_b`` < ``eps_a``; bath coupling rate ``r`` > 0 (Gamma_1x = Gamma_2x = r) and
-    cavity coupling ``g`` >= 0.  Static ``conventions``: ``"physical"`` (default, the corrected
-    generator) or ``"published"`` (the printed Eq. (1)).
+    Fields (JAX arrays; scalars or arrays that broadcast to ``batch_shape``, and ``vmap`` over models works): bath
+    temperatures ``T_c`` (cold, leak), ``T_h`` (hot, charging), ``T_l`` (cavity), all > 0; noise-induced coherence
+    parameters ``p_c``, ``p_h`` in [0, 1]; pure dephasing ``tau`` >= 0; level energies ``eps`` < ``eps_b`` <
+    ``eps_a``; bath coupling rate ``r`` > 0 (Gamma_1x = Gamma_2x = r) and cavity coupling ``g`` >= 0.  Static
+    ``conventions``: ``"physical"`` (default, the corrected generator) or ``"published"`` (the printed Eq. (1)).
 
-    States are the 5-vectors x = (rho11, rho22, rho_bb, rho_aa, Re rho12), (*batch, 5).  Concrete
-    invalid values raise ``ValueError`` naming the parameter at construction; traced ones raise at run
-    time through ``eqx.error_if``.
+    States are the 5-vectors x = (rho11, rho22, rho_bb, rho_aa, Re rho12), (*batch, 5).  Invalid values
+    raise ``ValueError`` naming the parameter at construction (traced: ``eqx.error_if`` at run time).
     """
 
     T_c: jax.Array = eqx.field(converter=_field("T_c"))
@@ -218,31 +195,66 @@ class FourLevelBattery(AbstractBattery):
             raise ValueError(f"conventions must be one of {CONVENTIONS}; got {self.conventions!r}")
 
     def occupations(self):
-        """(n_h, n_c, n_l)."""
+        """Bath occupations n_h = n(eps_a - eps, T_h), n_c = n(eps_b - eps, T_c), n_l = n(eps_a - eps_b, T_l).
+
+        n(w, T) = 1 / (exp(w / T) - 1) (k_B = 1).  Returns: three dimensionless arrays, each ``batch_shape``.
+        """
         p = self.parameters()
         return occupations(*(p[k] for k in ("T_c", "T_h", "T_l", "eps", "eps_b", "eps_a")))
 
     # -- operators -------------------------------------------------------------------------------
     def generator(self, lam=0.0):
-        """(..., 5, 5) tilted generator L(lam) on x = (rho11, rho22, rho_bb, rho_aa, Re rho12);
-        ``generator(0.0)`` is the Liouvillian (trace preserving in the physical conventions)."""
+        """Tilted generator L(lam) of Eq. (1) (corrected, or as printed) on x (module docstring: the rows).
+
+        Args:
+            lam: counting field (scalar, or broadcasting with ``batch_shape``), dimensionless: e^{+lam}
+                on a -> b (a quantum emitted into the cavity), e^{-lam} on b -> a.
+
+        Returns:
+            real array (*batch, 5, 5), in the model's rate unit (that of ``r`` and g^2); ``generator(0.0)``
+            is the Liouvillian (trace preserving in the physical conventions).
+        """
         return generator_fn(self.parameters(), self.conventions)(lam)
 
     def hamiltonian(self):
-        """H = diag(eps, eps, eps_b, eps_a) in the basis (1, 2, b, a), (*batch, 4, 4)."""
+        """H = diag(eps, eps, eps_b, eps_a) in the basis (1, 2, b, a).
+
+        Returns: real array (*batch, 4, 4), in the model's energy unit.
+        """
         p = self.parameters()
         return hamiltonian_matrix(p["eps"], p["eps_b"], p["eps_a"])
 
     def battery_hamiltonian(self):
-        """The battery is the whole four-level system: H, (*batch, 4, 4)."""
+        """H_B = H = diag(eps, eps, eps_b, eps_a): the battery is the whole four-level system.
+
+        Returns: real array (*batch, 4, 4), in the model's energy unit.
+        """
         return self.hamiltonian()
 
     def battery_state(self, rho):
-        """Density matrix (..., 4, 4) of the 5-vector state(s) ``rho`` (Eq. 6, basis (1, 2, b, a))."""
+        """Eq. (6): [[rho11, Re12, 0, 0], [Re12, rho22, 0, 0]] (+) rho_bb (+) rho_aa, basis (1, 2, b, a).
+
+        Args:
+            rho: state 5-vectors x = (rho11, rho22, rho_bb, rho_aa, Re rho12), (*batch, *extra, 5);
+                not validated (see :func:`check_state_vector`).
+
+        Returns:
+            real array (*batch, *extra, 4, 4).
+        """
         return density_matrix(rho)
 
     def ergotropy(self, rho):
-        """Ergotropy of the state(s) ``rho`` (..., 5) w.r.t. H (core :func:`qbjax.ergotropy`)."""
+        """Ergotropy W = Tr(rho H) - E_p of the Eq. (6) matrix of ``rho`` (core :func:`qbjax.ergotropy`).
+
+        Args:
+            rho: state 5-vectors (*batch, *extra, 5).
+
+        Returns:
+            real array (*batch, *extra), in the model's energy unit.
+
+        Raises:
+            ValueError: naming ``rho`` when its matrix is not a density matrix (``eqx.error_if`` traced).
+        """
         return self.battery_functional(_ergotropy, rho)
 
     # -- steady state ----------------------------------------------------------------------------
@@ -250,9 +262,15 @@ class FourLevelBattery(AbstractBattery):
     def steady_state(self):
         """(*batch, 5) steady state (rho11, rho22, rho_bb, rho_aa, Re rho12), unit population.
 
-        Physical: one LU solve of L(0) x = 0 with t.x = 1 (:func:`qbjax._steady.null_vector`).
-        Published: the right eigenvector of the eigenvalue with the largest real part (real part
-        taken; see the module docstring).
+        Physical: one LU solve of L(0) x = 0 with t.x = 1 (:func:`qbjax._steady.null_vector`).  Published: the
+        right eigenvector of the eigenvalue with the largest real part (real part taken; module docstring).
+
+        Returns:
+            real array (*batch, 5), t . x = 1 for t = (1, 1, 1, 1, 0).
+
+        Raises:
+            RuntimeError: "steady state: singular system" (``eqx.error_if``) where it is not unique
+                (physical); NaN instead with ``qb.set_validation(False)``.
         """
         if self.conventions == "published":
             return state_and_cumulants(self.parameters(), "published", 1)[0]
@@ -260,15 +278,24 @@ class FourLevelBattery(AbstractBattery):
         return null_vector(L0, trace_functional(L0.dtype), validate=False)  # the model's own generator
 
     def density_matrix(self):
-        """(*batch, 4, 4) steady-state density matrix in the basis (1, 2, b, a) (Eq. 6)."""
+        """Steady-state density matrix of Eq. (6), ``battery_state(steady_state())``, basis (1, 2, b, a).
+
+        Returns: real array (*batch, 4, 4); RuntimeError as :meth:`steady_state`.
+        """
         return self.battery_state(self.steady_state())
 
     def steady_ergotropy(self):
-        """Steady-state ergotropy E = Tr(rho H) - passive energy (core :func:`qbjax.ergotropy`)."""
+        """Steady-state ergotropy E = Tr(rho H) - passive energy (core :func:`qbjax.ergotropy`).
+
+        Returns: real array ``batch_shape``, model's energy unit; RuntimeError as :meth:`steady_state`.
+        """
         return self.ergotropy(self.steady_state())
 
     def baseline(self):
-        """The same battery without coherence: p_c = p_h = tau = 0 (its steady ergotropy is E0)."""
+        """The same battery without coherence: p_c = p_h = tau = 0 (its steady ergotropy is E0).
+
+        Returns: a :class:`FourLevelBattery` with the same ``batch_shape`` and conventions.
+        """
         return eqx.tree_at(lambda m: (m.p_c, m.p_h, m.tau), self,
                            (jnp.zeros_like(self.p_c), jnp.zeros_like(self.p_h), jnp.zeros_like(self.tau)))
 
@@ -279,7 +306,14 @@ class FourLevelBattery(AbstractBattery):
 
         Physical: :func:`qbjax.cumulants` (Rayleigh-Schroedinger, trace functional (1,1,1,1,0)).
         Published: derivatives of the eigenvalue with the largest real part (left/right RS).
-        ``order``: an integer >= 1 (``ValueError`` naming it otherwise).
+        Args:
+            order: number of cumulants, an integer >= 1.
+
+        Returns:
+            real array (*batch, order), j_k in quanta per unit time (the model's rate unit).
+
+        Raises:
+            ValueError: naming ``order`` unless it is an integer >= 1 (RuntimeError as :meth:`steady_state`).
         """
         order = as_int(order, "order", minimum=1)
         p = self.parameters()
@@ -291,25 +325,42 @@ class FourLevelBattery(AbstractBattery):
     def features(self, order: int = 4) -> dict:
         """Every dataset column (except ``config_id``) for this configuration: parameters, E, E0,
         ratio, j1..j4, j0_1..j0_4, C1..C4, Q_h, Q_c, W, F, eta (the computation of
-        :func:`four_level_features`), each of shape ``batch_shape``; ``order`` an integer >= 1."""
+        :func:`four_level_features`), each a real array of shape ``batch_shape`` (keys :data:`FEATURES`).
+
+        Args:
+            order: number of cumulants, an integer >= 1 (4 for the dataset).
+
+        Raises:
+            ValueError: naming ``order`` unless it is an integer >= 1 (RuntimeError as :meth:`steady_state`).
+        """
         return features(self.parameters(0), self.conventions, as_int(order, "order", minimum=1))
 
     # -- time evolution (paper Fig. 1) -----------------------------------------------------------
     def initial_state(self):
-        """Default initial 5-vector: the lower manifold rho11 = rho22 = 1/2 (passive, no coherence)."""
+        """Default initial 5-vector x0 = (1/2, 1/2, 0, 0, 0): the lower manifold (passive, no coherence).
+
+        The paper does not give its Fig. 1 start; this is qbjax's (E(0) = E0(0) = 0).  Returns: (*batch, 5).
+        """
         x0 = jnp.array([0.5, 0.5, 0.0, 0.0, 0.0], dtype=jnp.result_type(float))
         return jnp.broadcast_to(x0, self.batch_shape + (5,))
 
     def evolve(self, ts, rho0=None):
-        """(*batch, len(ts), 5) state vectors x(t) = expm(L(0) t) x0 (exact; default x0 =
-        :meth:`initial_state`).
+        """State vectors x(t) = expm(L(0) t) x0 at the times ``ts`` (exact, :func:`qbjax._evolve.propagate`).
 
         In the published conventions L(0) is not trace preserving and the total population drifts
-        (:meth:`fig1_curves` normalises to unit population).  Inputs (``ValueError`` naming them,
-        ``eqx.error_if`` when traced): ``ts`` 1-D, finite, strictly increasing and >= 0 (the model
-        starts at t = 0); ``rho0`` a state 5-vector (rho11, rho22, rho_bb, rho_aa, Re rho12): finite,
-        populations in [0, 1] and summing to 1, |Re rho12| <= sqrt(rho11 rho22) (positivity of the
-        2x2 block), each within :func:`qbjax._validate.state_tolerance`.
+        (:meth:`fig1_curves` normalises to unit population).
+
+        Args:
+            ts: save times (n_t,), inverse rate unit: 1-D, finite, strictly increasing, >= 0 (the start).
+            rho0: initial state 5-vector (5,) or (*batch, 5); default :meth:`initial_state`.
+
+        Returns:
+            real array (*batch, n_t, 5).
+
+        Raises:
+            ValueError: naming ``ts``, or ``rho0`` unless finite with populations in [0, 1] summing to 1
+                and |Re rho12| <= sqrt(rho11 rho22) (positivity of the 2x2 block), each within
+                :func:`qbjax._validate.state_tolerance`; ``eqx.error_if`` when traced.
         """
         return self._propagate(*self._inputs(ts, rho0))
 
@@ -323,7 +374,18 @@ class FourLevelBattery(AbstractBattery):
         return ts, self.initial_state() if rho0 is None else check_state_vector(rho0, "rho0")
 
     def ergotropy_curve(self, ts, rho0=None):
-        """Ergotropy along :meth:`evolve`, (*batch, len(ts)) (inputs checked as there)."""
+        """Ergotropy curve W(t) = ergotropy(evolve(ts, rho0)) (paper Fig. 1), model's energy unit.
+
+        Args:
+            ts: save times (n_t,) >= 0, inverse rate unit.
+            rho0: initial state 5-vector; default :meth:`initial_state`.
+
+        Returns:
+            real array (*batch, n_t).
+
+        Raises:
+            ValueError: naming ``ts`` or ``rho0``, as :meth:`evolve`.
+        """
         return self.ergotropy(self.evolve(ts, rho0))
 
     def fig1_curves(self, ts, rho0=None) -> dict:
@@ -334,9 +396,18 @@ class FourLevelBattery(AbstractBattery):
         ``s_over_c`` = <H_s>/<H_c>, ``L_over_s`` = <H_L>/<H_s>, ``L_over_c`` = <H_L>/<H_c>, the
         ergotropy ``E`` of rho(t) and ``E0`` of the baseline (p_c = p_h = tau = 0) evolved from the same
         x0 (core :func:`qbjax.ergotropy`), and ``ratio`` = E/E0 (NaN where E0 <= 1e-12).  States are
-        normalised to unit population (a no-op in the physical conventions; the printed Eq. (1) does
-        not conserve it).  The battery and its baseline are propagated as one stacked batch.  ``ts``
-        and ``rho0`` are checked as in :meth:`evolve`.
+        normalised to unit population (a no-op in the physical conventions), the battery and its
+        baseline propagated as one stacked batch.
+
+        Args:
+            ts: save times (n_t,) >= 0, inverse rate unit.
+            rho0: initial state 5-vector; default :meth:`initial_state`.
+
+        Returns:
+            dict of real arrays (*batch, n_t) (energies in the model's unit, ratios dimensionless).
+
+        Raises:
+            ValueError: naming ``ts`` or ``rho0``, as :meth:`evolve`.
         """
         return self._fig1_curves(*self._inputs(ts, rho0))
 
@@ -371,16 +442,14 @@ def check_state_vector(x, name: str = "rho0"):
 
 
 def configuration_features(params: dict, conventions: str = "physical", order: int = 4) -> dict:
-    """Every dataset column of the configuration(s) in ``params`` (the nine parameters and ``r``,
-    ``g``, arrays that broadcast): a pure, differentiable function with no validation and no jit (for
-    use inside the caller's own ``jit``/``grad``; :func:`four_level_features` is the validated,
-    compiled, batched entry point)."""
+    """Every dataset column of the configuration(s) in ``params`` (the nine parameters and ``r``, ``g``, arrays
+    that broadcast): pure and differentiable, no validation, no jit (for the caller's own ``jit``/``grad``;
+    :func:`four_level_features` is the validated, compiled, batched entry point)."""
     return features(params, conventions, order)
 
 
-#: rows per piece of the batched features (:func:`qbjax._arrays.map_in_chunks`; measured on a
-#: 2-core CPU, 10^5 configurations: 77 ms in one piece, 49 / 40 / 38 / 48 ms in pieces of 2048 /
-#: 4096 / 8192 / 16384)
+#: rows per piece of the batched features (:func:`qbjax._arrays.map_in_chunks`; 2-core CPU, 10^5 configurations:
+#: 77 ms in one piece, 49 / 40 / 38 / 48 ms in pieces of 2048 / 4096 / 8192 / 16384)
 CHUNK = 8192
 
 
@@ -392,6 +461,10 @@ def _features_batched(flat: dict, conventions: str, order: int) -> dict:
 def four_level_features(params: dict, conventions: str = "physical", order: int = 4,
                         validate: bool = True) -> dict:
     """Every dataset column for a batch of configurations: ``jit(vmap(...))``, no Python loop.
+
+    Per configuration two 5x5 LU solves (physical steady states), two LU factorisations for the
+    Rayleigh-Schroedinger resolvent and two 4x4 ``eigvalsh`` (ergotropies); no finite difference and,
+    in the physical conventions, no non-symmetric eigensolver.
 
     Args:
         params: the nine parameters (and optionally ``r``, ``g``) as arrays (or scalars) that

@@ -1,45 +1,32 @@
 """Micromaser quantum battery charged by a stream of qubits (Rodriguez, Rosa & Olle, paper 002).
 
-A cavity mode (H_F = a^dag a, omega = 1, Fock truncation ``n_levels``) starts in |0><0| and collides
-with qubits prepared in (Eq. 2)
+A cavity mode (H_F = a^dag a, omega = 1, Fock truncation ``n_levels``) starts in |0><0| and collides with qubits
+prepared in (Eq. 2)
 
     rho_q = q |g><g| + (1 - q) |e><e| + c sqrt(q (1 - q)) (|g><e| + |e><g|),     c, q in [0, 1],
 
-through the Jaynes-Cummings unitary U = exp(-i g (a s+ + a^dag s-)) (Eq. 4, tau = 1); the qubit is
-traced out after each collision (Eq. 6).  Units: hbar = omega = 1, energies in units of omega.
+through the Jaynes-Cummings unitary U = exp(-i g (a s+ + a^dag s-)) (Eq. 4, tau = 1); the qubit is traced out after
+each collision (Eq. 6).  Units: hbar = omega = 1, energies in units of omega.
 
-The collision map, its real gauge and its checkpointed adjoint live in
-:mod:`qbjax.models._micromaser_stream` (O(n_levels^2) per collision, no dense matrix products).
-
-**Loss, Eq. (11)**: for a stream of n collisions
+The collision map, its real gauge and its checkpointed adjoint live in :mod:`qbjax.models._micromaser_stream`
+(O(n_levels^2) per collision, no dense matrix products).  **Loss, Eq. (11)**: for a stream of n collisions
 
     L = - W_n (1 - c) (1 - q) / (W_n + (1 - c) + (1 - q))  +  lam sum_{k in eta} |E_k - E_{k-1}|,
 
-W_n the ergotropy of the final state, E_k the energy after k collisions, eta the last
-m = floor(tail n) collisions k = n - m + 1 .. n (so E_{n-m} enters), tail = 0.2 for a single stream
-and 0.1 for batched protocols (the caller chooses), c and q the per-qubit means over the stream.
-At c = q = 1 the first term takes its limit 0.
+W_n the ergotropy of the final state, E_k the energy after k collisions, eta the last m = floor(tail n) collisions
+k = n - m + 1 .. n (so E_{n-m} enters), tail = 0.2 for a single stream and 0.1 for batched protocols (the caller
+chooses), c and q the per-qubit means over the stream. At c = q = 1 the first term takes its limit 0.
 
-**Truncation guard.**  The largest population of the top Fock level |N-1> over the stream is tracked
-(``run``, ``charge``, ``trajectory``, ``evolve``, ``features``, ``loss``).  Above ``top_tol`` (default
-1e-8) ``on_truncation`` decides: ``"raise"`` (default; a ``ValueError`` naming ``n_levels`` with the
-top-level population and the advice to raise n_levels, ``eqx.error_if`` when traced), ``"warn"`` (a
-``UserWarning``; through ``jax.debug.callback`` when traced) or ``"ignore"`` (:meth:`run` still
-reports it in ``top_population`` and ``truncation_ok``).  A study that explores a leaking truncation
-on purpose (convergence in n_levels) passes "warn" or "ignore" explicitly.
+**Truncation guard.**  The largest population of the top Fock level |N-1> over the stream is tracked (``run``,
+``charge``, ``trajectory``, ``evolve``, ``features``, ``loss``).  Above ``top_tol`` (default 1e-8) ``on_truncation``
+decides: ``"raise"`` (default; a ``ValueError`` naming ``n_levels`` with the top-level population and the advice to
+raise n_levels, ``eqx.error_if`` when traced), ``"warn"`` (a ``UserWarning``; through ``jax.debug.callback`` when
+traced) or ``"ignore"`` (:meth:`run` still reports it in ``top_population``, ``truncation_ok``): for convergence studies.
 
-**Inputs.**  c and q (per collision, too) must lie in [0, 1]; collision counts are integers
-(``n_collisions`` >= 1, batch sizes >= 0, checkpoints and ``evolve``'s ``ts`` increasing counts >= 0);
-``lam`` >= 0 and finite, ``tail`` in [0, 1]; a start ``rho0`` is an (N, N) density matrix.  Each
-violation raises ``ValueError`` naming the argument (NaN is called NaN), ``eqx.error_if`` when traced,
-and the checked values are the ones the stream integrates.
-
-**Protocol.**  The system and the battery are the cavity: states are (N, N) density matrices and
-H_B = H_F.  Time is counted in collisions (the interaction time tau = 1 sets the unit), so
-``evolve(ks)`` gives the states after the collision counts ``ks`` of a stream of identical qubits with
-the model's fields ``c`` and ``q``; ``charge``, ``run``, ``trajectory`` and ``loss`` take explicit
-(per-batch) protocols instead.
-
+**Inputs** are checked (each method lists its ``ValueError``s; ``eqx.error_if`` when traced), and the checked values
+are the ones the stream integrates.  **Protocol.**  System and battery are the cavity ((N, N) density matrices,
+H_B = H_F); time is counted in collisions (tau = 1).  ``evolve`` streams identical qubits (the fields ``c``, ``q``);
+``charge``, ``run``, ``trajectory`` and ``loss`` take explicit (per-batch) protocols.
 """
 
 from __future__ import annotations
@@ -74,8 +61,7 @@ def fine_tuned_g(m, Q=1):
 def coherent_populations(q, m):
     """Eq. (8): steady-state populations p_n, n < m, of the coherent protocol (c = 1) at g = pi/sqrt(m).
 
-    p_n = ((1 - q)/q) cot^2(pi sqrt(n) / (2 sqrt(m))) p_{n-1}, normalised to sum 1 (0 < q < 1).
-    Returned as a NumPy array of length m.
+    p_n = ((1 - q)/q) cot^2(pi sqrt(n) / (2 sqrt(m))) p_{n-1}, normalised to sum 1 (0 < q < 1); a NumPy array (m,).
     """
     n = np.arange(1, m)
     ratios = (1 - q) / q / np.tan(np.pi * np.sqrt(n) / (2 * np.sqrt(m))) ** 2
@@ -84,9 +70,7 @@ def coherent_populations(q, m):
 
 
 class ChargeResult(NamedTuple):
-    """Result of :meth:`Micromaser.run`.
-
-    rho: final physical-gauge state (N, N) complex; energies: E_0..E_n (n + 1,);
+    """Result of :meth:`Micromaser.run`: rho, final physical-gauge state (N, N) complex; energies: E_0..E_n (n + 1,);
     top_population: max over the stream of <N-1|rho|N-1>; truncation_ok: top_population <= top_tol.
     """
 
@@ -112,9 +96,8 @@ def _warn_truncation(top, tol, n_levels):
 def _expand(c, q, n_collisions):
     """Per-batch (c_k, q_k) and batch sizes -> checked per-batch and per-collision arrays (static sizes).
 
-    ``n_collisions``: an int >= 1 (c, q scalars, or arrays of B batches of equal size n/B; B = n means
-    one value per collision) or a sequence of B ints >= 0 (the batch sizes n_k).  c and q are checked
-    (:func:`_check_cq`) BEFORE they are repeated, so the per-collision arrays carry the check.
+    ``n_collisions``: an int >= 1 (B equal batches of n/B) or a sequence of B ints >= 0 (the sizes n_k).
+    c and q are checked BEFORE they are repeated, so the per-collision arrays carry the check.
     """
     c, q = _check_cq(jnp.atleast_1d(c), jnp.atleast_1d(q))
     if c.ndim != 1 or q.ndim != 1:
@@ -161,13 +144,13 @@ def _block(block):
 class Micromaser(AbstractBattery):
     """Micromaser battery: cavity (``n_levels`` Fock states) charged by a qubit stream (paper 002).
 
-    Fields: ``g`` (JC coupling, units of omega; JAX array), ``n_levels`` (static, >= 2),
-    ``top_tol`` (static; tolerance on the top-level population, default 1e-8), ``on_truncation``
-    (static; "raise" (default), "warn" or "ignore"; module docstring), and the qubits of the model's own stream, ``c`` and ``q``
-    in [0, 1] (Eq. 2; default 0 and 0: incoherent, fully excited qubits), used by :meth:`evolve`,
-    :meth:`ergotropy_curve` and :meth:`features`.  The stream methods (``collide``, ``charge``,
-    ``run``, ``trajectory``, ``loss``) take their protocol as arguments and need an unbatched model
-    (``jax.vmap`` over models for batches).  See the module docstring for equations and conventions.
+    Fields: ``g`` (JC coupling, units of omega; JAX array), ``n_levels`` (static, >= 2), ``top_tol`` (static;
+    tolerance on the top-level population, default 1e-8), ``on_truncation`` (static; "raise" (default), "warn"
+    or "ignore"; module docstring), and the qubits of the model's own stream, ``c`` and ``q`` in [0, 1] (Eq. 2;
+    default 0 and 0: incoherent, fully excited qubits), used by :meth:`evolve`, :meth:`ergotropy_curve` and
+    :meth:`features`. The stream methods (``collide``, ``charge``, ``run``, ``trajectory``, ``loss``) take their
+    protocol as arguments and need an unbatched model (``jax.vmap`` over models for batches). See the module
+    docstring for equations and conventions.
     """
 
     g: jax.Array = eqx.field(converter=lambda x: as_float(x, "g"))
@@ -196,27 +179,46 @@ class Micromaser(AbstractBattery):
 
     # -- operators ---------------------------------------------------------------------------------
     def hamiltonian(self):
-        """H_F = a^dag a = diag(0, 1, ..., N-1) (units of omega), real, (N, N)."""
+        """Cavity Hamiltonian H_F = a^dag a = diag(0, 1, ..., N-1), N = ``n_levels``.
+
+        Returns: real array (N, N), units of omega (one for every batch member)."""
         return jnp.diag(jnp.arange(self.n_levels, dtype=jnp.result_type(float)))
 
     def battery_hamiltonian(self):
-        """The battery is the cavity: H_F."""
+        """H_B = H_F = a^dag a: the battery is the cavity.
+
+        Returns: real array (N, N), units of omega."""
         return self.hamiltonian()
 
     def ground_state(self):
-        """|0><0| (N, N), real (identical in both gauges)."""
+        """The empty cavity |0><0|, a real (N, N) array (identical in both gauges).
+
+        Returns: real array (N, N)."""
         return jnp.zeros((self.n_levels, self.n_levels), jnp.result_type(float)).at[0, 0].set(1.0)
 
     def initial_state(self):
-        """The empty cavity |0><0| (:meth:`ground_state`)."""
+        """The default start at collision 0: the empty cavity |0><0| (:meth:`ground_state`).
+
+        Returns: real array (N, N)."""
         return self.ground_state()
 
     def battery_state(self, rho):
-        """The cavity is the battery: ``rho`` itself."""
+        """rho_B = rho: the cavity is the battery (no validation).
+
+        Args:
+            rho: cavity state(s) (..., N, N); returned as a JAX array.
+        """
         return jnp.asarray(rho)
 
     def qubit_state(self, c, q):
-        """rho_q of Eq. (2) in the basis (|g>, |e>), (2, 2)."""
+        """rho_q = q |g><g| + (1 - q) |e><e| + c sqrt(q (1 - q)) (|g><e| + |e><g|) (Eq. (2)), basis (|g>, |e>).
+
+        Args:
+            c, q: coherence and ground-state population, scalars in [0, 1]; the result is real (2, 2).
+
+        Raises:
+            ValueError: naming ``c`` or ``q`` when NaN or outside [0, 1] (``eqx.error_if`` when traced).
+        """
         c, q = _check_cq(c, q)
         x = _coherence_amplitude(c, q)
         return jnp.array([[q, x], [x, 1 - q]])
@@ -225,14 +227,31 @@ class Micromaser(AbstractBattery):
     def collide(self, rho, c, q):
         """One collision rho_B(k) -> rho_B(k+1) (Eqs. 5-6) for a physical-gauge (N, N) state; O(N^2).
 
-        ``rho`` must be an (N, N) density matrix and c, q in [0, 1] (``ValueError`` naming them)."""
+        Args:
+            rho: physical-gauge cavity density matrix (N, N); the result is complex (N, N).
+            c, q: the qubit's coherence and ground-state population (Eq. (2)), in [0, 1].
+
+        Raises:
+            ValueError: naming ``rho`` (not an (N, N) density matrix), ``c`` or ``q`` (NaN or outside [0, 1]).
+        """
         rho = check_state(rho, "rho", size=self.n_levels)
         c, q = _check_cq(c, q)
         M = _vectors(self._g(), self.n_levels)
         return from_real_gauge(_apply(to_real_gauge(rho), M, c, q))
 
     def run(self, c, q, n_collisions, rho0=None, block=None) -> ChargeResult:
-        """Charge along a protocol; returns a :class:`ChargeResult` (see :meth:`charge` for inputs)."""
+        """Charge the cavity along a qubit protocol (Eqs. (4)-(6)), with the truncation diagnostics.
+
+        Args:
+            c, q, n_collisions, rho0, block: the protocol, as :meth:`charge`.
+
+        Returns:
+            :class:`ChargeResult`: rho (N, N), energies E_0..E_n (n + 1,) in units of omega, top_population.
+
+        Raises:
+            ValueError: naming an invalid input, as :meth:`charge`.
+            ValueError: naming ``n_levels`` when the top Fock level exceeds ``top_tol`` (``on_truncation="raise"``).
+        """
         c, q, sizes, _, _ = _expand(c, q, n_collisions)
         R0 = self._start(rho0)
         res = self._run(R0, c, q, sizes, _block(block))
@@ -250,9 +269,8 @@ class Micromaser(AbstractBattery):
         return ChargeResult(from_real_gauge(R), jnp.concatenate([E0[None], E]), top, top <= self.top_tol)
 
     def _guard(self, x, top):
-        """``x`` under the truncation rule (module docstring) for the top-level population ``top``:
-        concrete, a ``ValueError`` naming n_levels (or a warning) now; traced, ``eqx.error_if`` (or
-        a ``jax.debug.callback`` warning) on ``x``."""
+        """``x`` under the truncation rule for the top-level population ``top``: concrete, a ``ValueError``
+        (or a warning) now; traced, ``eqx.error_if`` (or a ``jax.debug.callback`` warning) on ``x``."""
         if self.on_truncation == "ignore" or not validation_enabled():
             return x
         if is_concrete(top):
@@ -268,14 +286,22 @@ class Micromaser(AbstractBattery):
         return x
 
     def charge(self, c, q, n_collisions, rho0=None, block=None):
-        """Charge the cavity: returns (final physical-gauge rho (N, N), energies E_0..E_n (n + 1,)).
+        """Charge the cavity by a qubit stream (Eqs. (4)-(6)): (final rho (N, N) complex, energies E_0..E_n (n + 1,)).
 
-        c, q: scalars, or per-batch arrays of length B with ``n_collisions`` an int split into B equal
-        batches (B = n: one value per collision) or a sequence of the B batch sizes n_k.
-        rho0: initial cavity state (default |0><0|).  ``block``: checkpoint block length (an integer
-        >= 1; default ~sqrt(n), a divisor of the batch sizes, or of n, when one is near).  Reverse mode
-        holds ~2 sqrt(n) states (module docstring).  Inputs are checked and the truncation guarded
-        (module docstring).
+        Reverse mode holds ~2 sqrt(n) states (module docstring).  Needs an unbatched model.
+
+        Args:
+            c, q: coherence and ground-state population in [0, 1]: scalars, or per-batch arrays of length B
+                (B = n: one value per collision).
+            n_collisions: an int >= 1 split into B equal batches, or a sequence of the B batch sizes n_k >= 0.
+            rho0: initial (N, N) cavity density matrix; default |0><0|.
+            block: checkpoint block length, an integer >= 1 (default ~sqrt(n), a divisor of the batch
+                sizes, or of n, when one is near).
+
+        Raises:
+            ValueError: naming ``c``/``q`` (NaN, outside [0, 1], unequal lengths), ``n_collisions``,
+                ``rho0`` (not an (N, N) density matrix) or ``block``.
+            ValueError: naming ``n_levels`` when the top Fock level exceeds ``top_tol`` (``on_truncation="raise"``).
         """
         res = self.run(c, q, n_collisions, rho0=rho0, block=block)
         return res.rho, res.energies
@@ -286,6 +312,14 @@ class Micromaser(AbstractBattery):
         Returns (states (len(checkpoints), N, N) physical gauge, energies E_0..E_n (n + 1,)).
         Forward only (a ``while_loop`` between checkpoints, one compilation for any checkpoints); the
         top-level population is tracked up to the last checkpoint and guarded like :meth:`run`.
+
+        Args:
+            c, q, n_collisions, rho0: the protocol, as :meth:`charge`.
+            checkpoints: non-decreasing integer collision counts in [0, n].
+
+        Raises:
+            ValueError: naming ``checkpoints`` (not integers, decreasing, outside [0, n]), ``n_levels`` or an
+                input, as :meth:`charge`.
         """
         _, _, _, cs, qs = _expand(c, q, n_collisions)
         ks = np.asarray([as_int(float(k), "checkpoints") for k in np.atleast_1d(np.asarray(checkpoints))])
@@ -326,10 +360,17 @@ class Micromaser(AbstractBattery):
 
     # -- the protocol: a stream of identical qubits (c, q) ------------------------------------------
     def evolve(self, ts, rho0=None):
-        """States after the collision counts ``ts`` (increasing integers >= 0; time in units of the
-        collision time) of a stream of qubits rho_q(c, q) from ``rho0`` (default |0><0|),
-        (*batch, len(ts), N, N) complex, physical gauge.  ``ts`` must be strictly increasing integer
-        counts >= 0 and ``rho0`` an (N, N) density matrix (``ValueError`` naming them)."""
+        """States (*batch, n_t, N, N) complex, physical gauge, after ``ts`` collisions with qubits rho_q(c, q).
+
+        Args:
+            ts: collision counts (n_t,), strictly increasing integers >= 0 (time in units of tau = 1).
+            rho0: initial (N, N) cavity density matrix; default |0><0|.
+
+        Raises:
+            ValueError: naming ``ts`` (not 1-D, empty, finite, strictly increasing integer counts >= 0) or
+                ``rho0`` (not an (N, N) density matrix).
+            ValueError: naming ``n_levels`` when the top Fock level exceeds ``top_tol`` (``on_truncation="raise"``).
+        """
         ks = np.asarray(check_times(ts, "ts", start=0, start_name="collision 0"))
         ks = np.asarray([as_int(float(k), "ts (collision counts)") for k in ks])
         n = max(int(ks.max()), 1)
@@ -343,22 +384,48 @@ class Micromaser(AbstractBattery):
         return self._guard(states, jnp.max(top))  # outside the vmap: eager for concrete fields
 
     def ergotropy(self, rho):
-        """W = Tr(rho H_F) - passive energy (Eq. 10), via :func:`qbjax.ergotropy`; ``rho`` (..., N, N)."""
+        """W = Tr(rho H_F) - passive energy (Eq. (10)), via :func:`qbjax.ergotropy`, units of omega.
+
+        Args:
+            rho: cavity density matrices (..., N, N); the result has shape (...).
+
+        Raises:
+            ValueError: naming ``rho`` when it is not a density matrix (``eqx.error_if`` when traced).
+        """
         H = self.hamiltonian().astype(jnp.result_type(jnp.asarray(rho).dtype, float))
         return _ergotropy(rho, align(H, rho))
 
     def ergotropy_curve(self, ts, rho0=None):
-        """Ergotropy W after the collision counts ``ts`` (see :meth:`evolve`), (*batch, len(ts))."""
+        """Ergotropy W (Eq. (10)) after the collision counts ``ts``, (*batch, n_t), units of omega.
+
+        Args:
+            ts, rho0: as :meth:`evolve` (which raises ``ValueError`` naming them, or ``n_levels``).
+        """
         return self.ergotropy(self.evolve(ts, rho0))
 
     def purity(self, rho):
-        """Tr(rho^2) of cavity state(s) ``rho`` (..., N, N)."""
+        """Purity Tr(rho^2) in [1/N, 1] of cavity state(s).
+
+        Args:
+            rho: cavity density matrices (..., N, N); the result has shape (...).
+
+        Raises:
+            ValueError: naming ``rho`` when it is not a density matrix (``eqx.error_if`` when traced).
+        """
         return _purity(rho)
 
     def features(self, n_collisions: int = 1000) -> dict:
         """After ``n_collisions`` qubits rho_q(c, q) from |0><0|: ergotropy ``W``, ``energy``,
         ``purity`` and ``top_population`` (largest population of the top Fock level over the stream),
-        each ``batch_shape``.  ``n_collisions``: an integer >= 1 (``ValueError`` naming it)."""
+        each ``batch_shape`` (energies in units of omega).
+
+        Args:
+            n_collisions: length of the stream, an integer >= 1.
+
+        Raises:
+            ValueError: naming ``n_collisions`` unless it is an integer >= 1.
+            ValueError: naming ``n_levels`` when the top Fock level exceeds ``top_tol`` (``on_truncation="raise"``).
+        """
         n_collisions = as_int(n_collisions, "n_collisions", minimum=1)
 
         def one(m):  # a hot path: c, q are the model's checked fields, the state its own (unchecked functionals)
@@ -372,18 +439,29 @@ class Micromaser(AbstractBattery):
         return self._guard(out, jnp.max(out["top_population"]))  # outside the vmap: eager for concrete fields
 
     def loss(self, c, q, n_collisions=1000, lam=10.0, tail=0.2, block=None):
-        """Eq. (11) (module docstring: the window eta and the per-qubit means made explicit); differentiable in c, q and lam.
+        """Eq. (11) (module docstring: the window eta, the per-qubit means), a real scalar in units of omega.
 
-        c, q: scalars or per-batch arrays (see :meth:`charge`).  tail: fraction of the stream in the
-        penalty window eta (floor(tail n) collisions; 0.2 single stream, 0.1 batched, per the paper), a
-        number in [0, 1]; lam: the penalty weight, finite and >= 0 (``ValueError`` naming them; a
-        traced lam is checked by ``eqx.error_if``).
+        Args:
+            c, q, n_collisions, block: the protocol, as :meth:`charge` (default 1000); differentiable in c, q.
+            lam: the penalty weight, finite and >= 0 (a traced lam is checked by ``eqx.error_if``).
+            tail: fraction of the stream in the penalty window eta (floor(tail n) collisions; 0.2 single
+                stream, 0.1 batched, per the paper), in [0, 1].
+
+        Raises:
+            ValueError: naming ``lam``, ``tail``, ``n_levels`` or an input, as :meth:`charge`.
         """
         return self.loss_terms(c, q, n_collisions, lam, tail, block)["loss"]
 
     def loss_terms(self, c, q, n_collisions=1000, lam=10.0, tail=0.2, block=None):
-        """Eq. (11) and its parts: dict with loss, W, first (ergotropy term), penalty (sum |dE|),
-        c_mean, q_mean, top_population."""
+        """Eq. (11) and its parts: dict of scalars loss, W, first (ergotropy term), penalty (sum |dE|),
+        c_mean, q_mean, top_population.
+
+        Args:
+            c, q, n_collisions, lam, tail, block: as :meth:`loss`.
+
+        Raises:
+            ValueError: as :meth:`loss`.
+        """
         c, q, sizes, cs, _ = _expand(c, q, n_collisions)
         n = cs.shape[0]
         tail = float(tail)
