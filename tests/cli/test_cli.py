@@ -23,6 +23,7 @@ def test_info_prints_precision_devices_versions(capsys):
     assert data["precision"] == "double" and data["versions"]["jax"]
 
 
+@pytest.mark.slow
 def test_reproduce_charger_writes_report_figures_manifest(tmp_path):
     out = tmp_path / "charger"
     assert main(["reproduce", "charger", "--quick", "--out", str(out)]) == 0
@@ -61,6 +62,7 @@ def _readme_blocks():
     return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
 
 
+@pytest.mark.slow
 def test_readme_example_runs():
     """The README's 'first look' example; its current against the steady state it printed."""
     code = [b for b in _readme_blocks() if "rho_ss" in b][0]
@@ -73,6 +75,7 @@ def test_readme_example_runs():
     assert abs(float(namespace["j"][0]) - 0.1 * rho[1, 1].real) < 1e-10
 
 
+@pytest.mark.slow
 def test_readme_differentiable_ergotropy_example():
     """The README's ten-line Optax loop, checked against QuTiP's steady state and a NumPy ergotropy."""
     qutip = pytest.importorskip("qutip")

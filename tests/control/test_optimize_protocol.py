@@ -81,7 +81,8 @@ _SLOW = pytest.mark.slow
 
 
 @pytest.mark.parametrize("objective", ["energy", "ergotropy", "capacity", pytest.param("power", marks=_SLOW),
-                                       pytest.param("ergotropic-power", marks=_SLOW), "stored-ergotropy"])
+                                       pytest.param("ergotropic-power", marks=_SLOW),
+                                       pytest.param("stored-ergotropy", marks=_SLOW)])
 def test_gradients_against_central_differences(objective):
     """Reverse mode through diffrax against central differences along a random direction (step
     h = 1e-4 in z; tolerances rtol 1e-12 / atol 1e-14 so that solver noise stays below 1e-10)."""
@@ -136,6 +137,7 @@ def test_bad_input_names_the_argument():
                              "energy", T1)
 
 
+@pytest.mark.slow
 def test_optimised_stored_ergotropy_matches_segment_by_segment_model_evolution():
     # end to end: optimise a 3-segment J(t) for the ergotropy left after storage (lossy charger), then
     # re-evaluate the returned protocol independently of qbjax.control: the model's own evolve with a

@@ -130,6 +130,7 @@ def test_charger_bang_bang_reaches_the_closed_form(charger_run):
     assert "gains nothing" in report
 
 
+@pytest.mark.slow
 def test_tavis_cummings_writes_result_figure_report(tc_run):
     out, result, err = tc_run
     _check_outputs(out, result, err, SEGMENTS)

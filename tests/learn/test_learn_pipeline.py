@@ -19,6 +19,7 @@ def tiny_grid(tmp_path_factory):
     return write_grid_dataset(tmp_path_factory.mktemp("grid") / "physical", points=3, conventions="physical")
 
 
+@pytest.mark.slow
 def test_pipeline_end_to_end_tiny(tiny_grid, tmp_path):
     """Default run: every step on a 3^7 grid with two mappings (fast)."""
     from qbjax.learn.cli import run_learn

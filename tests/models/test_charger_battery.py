@@ -165,6 +165,7 @@ def test_gradients_match_finite_differences():
     assert np.isfinite(float(jax.grad(erg)(np.pi, 0.0)))  # theta = pi: no coherence, degenerate spectrum
 
 
+@pytest.mark.slow
 def test_vmap_over_models_equals_loop():
     thetas = jnp.array([0.4, 1.5, 3.0])
     batched = jax.vmap(lambda th: qb.models.ChargerBattery(th, gamma=0.1).ergotropy_curve(TS))(thetas)

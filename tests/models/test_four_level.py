@@ -314,6 +314,7 @@ def test_cumulants_vs_numpy_finite_differences(feats, conv):
     assert total >= 60 and reliable >= 0.8 * total, (reliable, total)
 
 
+@pytest.mark.slow
 def test_model_cumulants_method_matches_features(feats):
     for conv in ("physical", "published"):
         m = qb.models.FourLevelBattery(*row(CFG, 3), conventions=conv)

@@ -76,7 +76,7 @@ def _check_gradient(objective, conventions):
     np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-6 * scale)
 
 
-@pytest.mark.parametrize("objective", ["ratio", "ergotropy"])
+@pytest.mark.parametrize("objective", [pytest.param("ratio", marks=pytest.mark.slow), "ergotropy"])
 def test_gradient_matches_finite_differences(objective):
     _check_gradient(objective, "physical")
 
@@ -114,6 +114,7 @@ def small_grid():
     return grid_best(points=3, grid_seed=0, conventions="physical", progress=None)
 
 
+@pytest.mark.slow
 def test_optimum_at_least_grid_best_ratio(small_grid):
     assert small_grid["n_total"] == 3**7 and 0 < small_grid["n_kept"] < 3**7
     res = _check_optimum("ratio", "physical", small_grid)

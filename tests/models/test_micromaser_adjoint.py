@@ -54,14 +54,14 @@ def _start(N, seed, complex_part=False):
 
 
 @pytest.mark.parametrize("sizes,block", [
-    ((120,), None),  # one batch: sums per block
+    pytest.param((120,), None, marks=pytest.mark.slow),  # one batch: sums per block
     ((120,), 7),  # odd block with padding (120 = 17 * 7 + 1)
-    ((30, 30), 10),  # batches aligned with blocks
-    ((25, 25, 0), 5),  # an empty last batch
-    ((70, 0, 37, 13), None),  # uneven batches: sums at each batch's first collision
+    pytest.param((30, 30), 10, marks=pytest.mark.slow),  # batches aligned with blocks
+    pytest.param((25, 25, 0), 5, marks=pytest.mark.slow),  # an empty last batch
+    pytest.param((70, 0, 37, 13), None, marks=pytest.mark.slow),  # uneven batches: sums at each batch's first collision
     ((3, 9), 4),  # batch boundaries inside blocks
     ((0, 60), 11),  # an empty first batch, padded blocks
-    ((1,) * 40, None),  # one qubit per collision
+    pytest.param((1,) * 40, None, marks=pytest.mark.slow),  # one qubit per collision
 ])
 def test_reverse_pass_matches_plain_autodiff(sizes, block):
     N = 20

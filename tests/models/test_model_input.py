@@ -45,7 +45,8 @@ def _raises_traced(fn, arg, match):
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["T_c", "T_h", "T_l", "tau", "eps_a", "r", "g"])
+@pytest.mark.parametrize("name", [n if n in ("T_h", "eps_a") else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in ["T_c", "T_h", "T_l", "tau", "eps_a", "r", "g"]])
 def test_four_level_rejects_infinite_parameters(name):
     """eps_a = inf used to give zero cumulants, T = inf "steady state: singular system"."""
     with pytest.raises(ValueError, match=rf"\b{name} must be finite"):
@@ -267,6 +268,7 @@ def test_multi_cell_evolve_checks_inputs():
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_charger_gradient_in_gamma_at_zero():
     """Closed forms (Eqs. 62, 64): E(t) = s2 f^2, f = (J/G) sin(Gt) e^{-gamma t/4}, so at gamma = 0
     dE/dgamma = -omega_b s2 sin^2(Jt) t / 2, and dE_max/dgamma = -omega_b s2 pi / (4 J)."""
@@ -316,6 +318,7 @@ class _DecayingQubitRates(_DecayingQubit):
         return _SM, self.gamma[None]
 
 
+@pytest.mark.slow
 def test_protocol_jump_terms_give_exact_rate_gradients():
     """Closed form E(t) = omega e^{-gamma t}: dE/dgamma = -omega t at gamma = 0.  Without the optional
     ``jump_terms`` the rate sits under a square root and the gradient is NaN there."""
@@ -333,7 +336,7 @@ def test_protocol_jump_terms_give_exact_rate_gradients():
                                atol=1e-14)
 
 
-@pytest.mark.parametrize("rate", ["gamma0", "gamma_phi"])
+@pytest.mark.parametrize("rate", [pytest.param("gamma0", marks=pytest.mark.slow), "gamma_phi"])
 def test_tavis_cummings_gradient_at_zero_rate(rate):
     """Dense Liouvillian path (qbjax.liouvillian with rates) against a one-sided finite difference and
     against the operator-form path (rates enter linearly there by construction)."""
@@ -352,6 +355,7 @@ def test_tavis_cummings_gradient_at_zero_rate(rate):
     assert abs(g_dense - g_sector) < 1e-7
 
 
+@pytest.mark.slow
 def test_multi_cell_gradient_at_zero_temperature():
     """Bath L at T = 0: its absorption rate is 0 and (T -> 0) flat, so both the gradient and the
     one-sided finite difference are 0 (finite, not NaN) for the steady and the evolved energy."""

@@ -293,6 +293,7 @@ def test_gradients_vs_finite_differences():
     np.testing.assert_allclose(g, g_ref, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_gradients_at_zero_temperature():
     # T_R = 0: n_R = 0 with zero derivative; the gradient is finite and matches a one-sided difference
     x = np.array([1.0, 1.0, 0.0, 0.1])

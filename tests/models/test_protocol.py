@@ -243,7 +243,7 @@ def test_users_own_lindblad_battery_gets_the_protocol():
         DrivenQubit(1.0, 0.4, -0.2)
 
 
-@pytest.mark.parametrize("name", ["charger", "tc-A", "tc-B"])
+@pytest.mark.parametrize("name", ["charger", "tc-A", pytest.param("tc-B", marks=pytest.mark.slow)])
 def test_model_operator_form_rhs_equals_its_liouvillian(name):
     # the operator-form right-hand side the control solves use, against the model's dense L(t) vec(rho)
     from qbjax._superop import vec

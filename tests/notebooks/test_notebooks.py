@@ -69,7 +69,8 @@ def test_kernel_uses_this_interpreter(kernel_env):
 
 #: the notebooks that take longest (35-90 s each on 2 cores) run with -m slow, to keep the default run
 #: inside CI's time; every other notebook runs by default
-SLOW_NOTEBOOKS = {"charger_battery", "differentiable_ergotropy", "micromaser", "multi_cell", "protocol_optimisation"}
+SLOW_NOTEBOOKS = {"charger_battery", "differentiable_ergotropy", "micromaser", "multi_cell", "protocol_optimisation",
+                  "four_level", "sweep_your_battery"}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_NOTEBOOKS else p

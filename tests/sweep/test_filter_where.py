@@ -58,6 +58,7 @@ def _arrays(path) -> dict:
     return {c: t.column(c).to_numpy() for c in t.column_names if c != "v"}
 
 
+@pytest.mark.slow
 def test_where_on_a_four_level_sweep_equals_numpy_masks(sweep, tmp_path):
     src = _arrays(sweep)
     where = ["not (ratio < 10)", "E0 > 1e-12 and ratio >= 1", "abs(j0_1) > 1e-12", "W / Q_h < 12 or C1 != C1"]

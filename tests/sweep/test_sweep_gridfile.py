@@ -128,7 +128,8 @@ MODEL_FILES = {
 }
 
 
-@pytest.mark.parametrize("model", sorted(MODEL_FILES))
+@pytest.mark.parametrize("model", [pytest.param(m, marks=pytest.mark.slow) if m in ("multi-cell", "tavis-cummings") else m
+                                   for m in sorted(MODEL_FILES)])
 def test_every_built_in_model_sweeps_from_a_grid_file(tmp_path, model):
     """The dataset's last row equals the model built directly from that configuration (one
     configuration, qbjax's checks on: an independent path from the vmapped, unchecked sweep)."""
