@@ -14,6 +14,8 @@ then non-finite and an error is raised (``eqx.error_if`` inside ``jit``).
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -50,7 +52,7 @@ def null_vector(G, t, *, row: int | None = None, name: str = "generator", valida
     if row is None:
         row = int(np.argmax(np.abs(np.asarray(t)) > 0)) if is_concrete(t) else 0
     if choose(n, method) == "unrolled":
-        x, singular = bordered_entries(_rows(G), t, row, border="replace")[:2]
+        x, singular = _bordered_null(_rows(G), t, row)
         x = jnp.stack(x, axis=-1)
         if not validation_enabled():
             return x
@@ -102,8 +104,34 @@ def null_vector_entries(G, t, *, row: int | None = None, name: str = "generator"
     by entry calls this and never stacks the matrix.  A singular member raises, or is NaN with
     validation off, as in :func:`null_vector`.
     """
-    x, singular = bordered_entries(G, t, row, border="replace")[:2]
+    x, singular = _bordered_null(G, t, row)
     return x if not validation_enabled() else _flag_singular(x, singular, name)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _bordered_null(G, t, row):
+    """(x, singular) of :func:`bordered_entries` with ``border="replace"``, differentiated implicitly.
+
+    With A = G / s, its row ``row`` replaced by t^T, and A x = e_row, the tangent is
+    dx = -A^{-1} (dA) x (s is held constant: x does not depend on it), one more solve with the
+    factors already computed.  Differentiating through the unrolled elimination instead gives the
+    same numbers but a program whose reverse pass takes XLA about ten times longer to compile
+    (measured: a three-cell steady-state gradient, 69 s -> 5 s).
+    """
+    return tuple(bordered_entries(G, t, row, border="replace")[:2])
+
+
+@_bordered_null.defjvp
+def _bordered_null_jvp(row, primals, tangents):
+    G, t = primals
+    dG, dt = tangents
+    x, singular, fact, scale, _ = bordered_entries(G, t, row, border="replace")
+    n = len(x)
+    dA = [[dG[i][j] / scale for j in range(n)] for i in range(n)]
+    dA[row] = [dt[j] for j in range(n)]
+    rhs = [-sum((dA[i][j] * x[j] for j in range(1, n)), dA[i][0] * x[0]) for i in range(n)]
+    dx = solve_entries(fact, rhs)
+    return (x, singular), (dx, np.zeros(jnp.shape(singular), dtype=jax.dtypes.float0))
 
 
 def bordered_entries(G, t, row, *, border: str):

@@ -34,18 +34,26 @@ def _cmd_reproduce(args) -> int:
 
     out = Path(args.out) if args.out else default_out(f"reproduce-{args.model}")
     models = sorted(reproduce.MODELS) if args.model == "all" else [args.model]
-    timings = {}
-    reports = {}
-    for model in models:
+    jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
+    if jobs < 1:
+        raise ValueError(f"--jobs must be >= 1; got {jobs}")
+
+    def done(model, seconds, report):
         target = out / model if args.model == "all" else out
-        print(f"[qbjax] reproducing {model} -> {target}", flush=True)
-        t0 = time.perf_counter()
-        with heartbeat(model):
-            reports[model] = reproduce.run(model, target, quick=args.quick, smoke=args.smoke)
-        timings[model] = round(time.perf_counter() - t0, 3)
         write_manifest(target, f"reproduce {model}", {"model": model, "quick": args.quick, "smoke": args.smoke},
-                       {model: timings[model]})
-        print(f"[qbjax] {model}: {timings[model]:.1f} s, report {reports[model]}", flush=True)
+                       {model: seconds})
+        print(f"[qbjax] {model}: {seconds:.1f} s, report {report}", flush=True)
+
+    if args.model == "all":
+        timings = reproduce.run_all(models, out, quick=args.quick, smoke=args.smoke, jobs=jobs, on_done=done)
+        timings = {m: timings[m] for m in models}
+    else:
+        print(f"[qbjax] reproducing {args.model} -> {out}", flush=True)
+        t0 = time.perf_counter()
+        with heartbeat(args.model):
+            report = reproduce.run(args.model, out, quick=args.quick, smoke=args.smoke)
+        timings = {args.model: round(time.perf_counter() - t0, 3)}
+        done(args.model, timings[args.model], report)
     if args.model == "all":
         lines = ["# qbjax reproductions", ""]
         if args.smoke:
@@ -105,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--smoke", action="store_true",
                       help="smallest sizes that run every code path and write every figure (CI; "
                            "numbers not for comparison)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="models reproduced at once by 'all', each in its own process (default: min(2, CPUs))")
     p.set_defaults(func=_cmd_reproduce)
     from .learn.cli import register as register_learn
     from .optimize.cli import register as register_optimize
