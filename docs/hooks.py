@@ -9,8 +9,7 @@
   mkdocs-jupyter, not executed), and
   ``notebooks/index.md`` listing them.
 * every public method and property of the classes of ``qbjax.models`` must have a docstring of more
-  than one line, with an ``Args:`` section where it takes arguments (``MODEL_DOC_EXEMPT`` lists the
-  exceptions, by name).
+  than one line, with an ``Args:`` section where it takes arguments.
 """
 
 from __future__ import annotations
@@ -82,17 +81,6 @@ def _api_page():
     return lines, errors
 
 
-# MultiCellBattery members whose docstrings do not meet the rules below yet (qbjax/models/multi_cell.py
-# is edited on another branch); listed explicitly, so that nothing else is skipped.  A stale entry (no
-# such public member, or one that now meets the rules) fails the build too, so the list only shrinks.
-MODEL_DOC_EXEMPT: set[tuple[str, str]] = {("MultiCellBattery", name) for name in (
-    "basis_labels", "bath_dissipators", "battery_hamiltonian", "battery_state", "cell_names", "dim",
-    "energies", "ergotropy", "ergotropy_curve", "evolve", "features", "hamiltonian", "heat_currents",
-    "initial_state", "jump_ops", "level_crossing", "liouvillian", "n_cells", "populations", "steady_ergotropy",
-    "steady_state", "summary",
-)}
-
-
 def _model_member_errors(qualname, member, errors):
     """The rules for one public model method or property: a docstring of more than one line, and an
     ``Args:`` section where the method takes arguments besides ``self``."""
@@ -117,11 +105,10 @@ def _model_member_errors(qualname, member, errors):
 def _model_errors():
     """Every public method and property defined by a class of ``qbjax.models.__all__`` (its own
     members; inherited ones are checked on the class that defines them) follows the rules of
-    :func:`_model_member_errors`, except the members listed in ``MODEL_DOC_EXEMPT``."""
+    :func:`_model_member_errors`, without exceptions."""
     import qbjax as qb
 
     errors = []
-    seen = set()
     for name in qb.models.__all__:
         cls = getattr(qb.models, name)
         if not inspect.isclass(cls):
@@ -133,16 +120,7 @@ def _model_errors():
                 continue
             qualname = f"qbjax.models.{name}.{attr}"
             target = member if isinstance(member, property) else getattr(cls, attr)
-            if (name, attr) in MODEL_DOC_EXEMPT:
-                seen.add((name, attr))
-                failures = []
-                _model_member_errors(qualname, target, failures)
-                if not failures:
-                    errors.append(f"{qualname} now meets the rules: remove it from MODEL_DOC_EXEMPT in docs/hooks.py")
-                continue
             _model_member_errors(qualname, target, errors)
-    for name, attr in sorted(MODEL_DOC_EXEMPT - seen):
-        errors.append(f"MODEL_DOC_EXEMPT in docs/hooks.py lists qbjax.models.{name}.{attr}, which is not a public member")
     return errors
 
 

@@ -15,8 +15,19 @@ populations from coherences - for equal Bohr frequencies (grouped operators, e.g
 
 each member of a secular group carrying its leader's rate.  Where the steady state is unique it is
 diag(p) with W p = 0, sum p = 1.  This fails only where two levels joined by a bath transition are
-degenerate (Bohr frequency <= secular_tol, the level crossings): there the model keeps the full
-Liouvillian (``multi_cell.MultiCellBattery._summary``).
+degenerate (Bohr frequency <= secular_tol, the level crossings): there a population can mix with their
+coherence and the model keeps the full Liouvillian (:func:`qbjax.models._multi_cell_generator.solve`).
+
+Choice of the solver (field ``steady`` of :class:`qbjax.models.MultiCellBattery`).  ``steady="auto"``
+(default) takes the steady state as diag(p) with W p = 0, sum p = 1 (a 2^n x 2^n solve, core
+``null_vector``) and switches back to the full 4^n x 4^n Liouvillian (core ``steady_state``) at the level
+crossings (the outputs there are NaN or an error on either path: ``degenerate`` of
+:meth:`~qbjax.models.MultiCellBattery.steady_state`).  The switch is made in Python when ``omega`` and
+``coupling`` are concrete (also inside a ``vmap`` over temperatures only) and by ``lax.cond`` on the
+crossing flag when they are traced (a ``vmap`` over couplings then evaluates both branches, at about the
+Liouvillian's cost; ``steady="pauli"`` gives the same outputs there, NaN / error at the crossings
+included, at the rate equation's).  ``steady="pauli"`` or ``"liouvillian"`` forces one solver; they agree
+to round-off (~1e-15).
 """
 
 from __future__ import annotations

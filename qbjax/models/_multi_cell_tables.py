@@ -138,3 +138,20 @@ def _closed_classes(W):
     mutual = R & R.T
     first = jnp.argmax(mutual, axis=1)  # smallest member of k's class
     return jnp.sum(closed & (first == jnp.arange(d)))
+
+
+def _check_shapes(m):
+    """The shape and static-field rules of a :class:`qbjax.models.MultiCellBattery` (its ``__check_init__``)."""
+    if m.omega.ndim != 1 or m.omega.shape[0] < 1:
+        raise ValueError(f"omega must have shape (n,); got {m.omega.shape}")
+    n = m.omega.shape[0]
+    if m.coupling.shape != (n, n):
+        raise ValueError(f"coupling must have shape ({n}, {n}) for n = {n} cells; got {m.coupling.shape}")
+    if m.T.shape != (n,):
+        raise ValueError(f"T must have shape ({n},) for n = {n} cells; got {m.T.shape}")
+    if m.kappa.ndim != 0:
+        raise ValueError(f"kappa must be a scalar; got shape {m.kappa.shape}")
+    if not m.secular_tol > 0:
+        raise ValueError(f"secular_tol must be > 0; got {m.secular_tol}")
+    if m.steady not in _STEADY_PATHS:
+        raise ValueError(f"steady must be one of {_STEADY_PATHS}; got {m.steady!r}")

@@ -468,10 +468,10 @@ class _PathSpy:
     ran: list = []
 
     def __init__(self, monkeypatch):
+        from qbjax.models import _multi_cell_generator as generator
         from qbjax.models import _multi_cell_pauli as pauli
-        from qbjax.models import multi_cell
 
-        full, small = multi_cell._steady_state, pauli.populations
+        full, small = generator._steady_state, pauli.populations
 
         def spy(name, fn):
             def wrapped(*args, **kwargs):
@@ -480,7 +480,7 @@ class _PathSpy:
 
             return wrapped
 
-        monkeypatch.setattr(multi_cell, "_steady_state", spy("liouvillian", full))
+        monkeypatch.setattr(generator, "_steady_state", spy("liouvillian", full))
         monkeypatch.setattr(pauli, "populations", spy("pauli", small))
 
     def run(self, fn):
