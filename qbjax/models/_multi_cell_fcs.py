@@ -39,9 +39,9 @@ import numpy as np
 
 from .._fcs import generator_derivatives, joint_from_derivatives
 from .._steady import null_vector
-from .._validate import as_int, is_concrete
+from .._validate import as_int
 from . import _multi_cell_pauli as _pauli
-from ._multi_cell_tables import _classes_message, _closed_classes, _crossing_message, _guard, _nan_where, _structure
+from ._multi_cell_tables import _closed_classes, _degenerate_dispatch, _guard, _nan_where, _structure
 
 
 @functools.cache
@@ -85,16 +85,7 @@ def statistics(m, order: int = 2, degenerate: str = "raise") -> dict:
     """The method :meth:`qbjax.models.MultiCellBattery.heat_current_statistics` (see there)."""
     order = as_int(order, "order", minimum=1)
     order = max(order, 2)  # the TUR needs the variance
-    if degenerate not in ("raise", "nan"):
-        raise ValueError(f"degenerate must be 'raise' or 'nan'; got {degenerate!r}")
-    if degenerate == "raise" and is_concrete(m):
-        out, crossing, n_classes = _statistics(m, order, "nan")
-        if bool(crossing):
-            raise ValueError(_crossing_message(m, m.transitions()))
-        if int(n_classes) != 1:
-            raise ValueError(_classes_message(m, int(n_classes)))
-        return out
-    return _statistics(m, order, degenerate)[0]
+    return _degenerate_dispatch(m, degenerate, lambda d: _statistics(m, order, d))
 
 
 @eqx.filter_jit

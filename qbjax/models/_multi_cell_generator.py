@@ -27,7 +27,7 @@ from .._superop import vec
 from .._thermal import bose_einstein
 from .._validate import is_concrete
 from . import _multi_cell_pauli as _pauli
-from ._multi_cell_tables import (_classes_message, _closed_classes, _crossing_message, _guard, _nan_where,
+from ._multi_cell_tables import (_closed_classes, _degenerate_dispatch, _guard, _nan_where,
                                  _numpy_bohr, _population_block, _structure)
 
 
@@ -137,17 +137,8 @@ def steady_path(m) -> str:
 
 def summary(m, degenerate: str = "raise"):
     """The method :meth:`qbjax.models.MultiCellBattery.summary` (see there)."""
-    if degenerate not in ("raise", "nan"):
-        raise ValueError(f"degenerate must be 'raise' or 'nan'; got {degenerate!r}")
     path = steady_path(m)
-    if degenerate == "raise" and is_concrete(m):
-        out, crossing, n_classes = solve(m, "nan", path)
-        if bool(crossing):
-            raise ValueError(_crossing_message(m, m.transitions()))
-        if int(n_classes) != 1:
-            raise ValueError(_classes_message(m, int(n_classes)))
-        return out
-    return solve(m, degenerate, path)[0]
+    return _degenerate_dispatch(m, degenerate, lambda d: solve(m, d, path))
 
 
 @eqx.filter_jit

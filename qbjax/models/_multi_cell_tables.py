@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validate import is_concrete
+
 _LABELS3 = ("L", "M", "R")
 _STEADY_PATHS = ("auto", "pauli", "liouvillian")
 
@@ -53,6 +55,23 @@ def _classes_message(m, n_classes: int) -> str:
         "T = 0 with a degenerate ground state, or rates that underflow to 0 for omega / T > 700). "
         "Use degenerate='nan' to get NaN at such points."
     )
+
+
+def _degenerate_dispatch(m, degenerate: str, compute):
+    """``compute(degenerate)`` -> (outputs, crossing flag, number of closed classes), with the
+    ``degenerate`` policy of the steady state: "nan" returns the outputs (NaN at such points);
+    "raise" on concrete parameters computes them with "nan" and raises a ``ValueError`` naming the
+    crossing or the classes (traced parameters: ``compute("raise")``, an ``eqx.error_if``)."""
+    if degenerate not in ("raise", "nan"):
+        raise ValueError(f"degenerate must be 'raise' or 'nan'; got {degenerate!r}")
+    if degenerate == "raise" and is_concrete(m):
+        out, crossing, n_classes = compute("nan")
+        if bool(crossing):
+            raise ValueError(_crossing_message(m, m.transitions()))
+        if int(n_classes) != 1:
+            raise ValueError(_classes_message(m, int(n_classes)))
+        return out
+    return compute(degenerate)[0]
 
 
 def _guard(M, crossing, n_classes, degenerate: str):
