@@ -7,11 +7,10 @@ import json
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
 from ._cache import enable_compilation_cache
-from ._runs import default_out, heartbeat, write_manifest
+from ._runs import default_out, int_at_least, write_manifest
 
 
 def _cmd_info(args) -> int:
@@ -35,8 +34,6 @@ def _cmd_reproduce(args) -> int:
     out = Path(args.out) if args.out else default_out(f"reproduce-{args.model}")
     models = sorted(reproduce.MODELS) if args.model == "all" else [args.model]
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
-    if jobs < 1:
-        raise ValueError(f"--jobs must be >= 1; got {jobs}")
 
     def done(model, seconds, report):
         target = out / model if args.model == "all" else out
@@ -48,12 +45,9 @@ def _cmd_reproduce(args) -> int:
         timings = reproduce.run_all(models, out, quick=args.quick, smoke=args.smoke, jobs=jobs, on_done=done)
         timings = {m: timings[m] for m in models}
     else:
-        print(f"[qbjax] reproducing {args.model} -> {out}", flush=True)
-        t0 = time.perf_counter()
-        with heartbeat(args.model):
-            report = reproduce.run(args.model, out, quick=args.quick, smoke=args.smoke)
-        timings = {args.model: round(time.perf_counter() - t0, 3)}
-        done(args.model, timings[args.model], report)
+        model, seconds, report = reproduce._run_timed(args.model, str(out), args.quick, args.smoke, None)
+        timings = {model: seconds}
+        done(model, seconds, report)
     if args.model == "all":
         lines = ["# qbjax reproductions", ""]
         if args.smoke:
@@ -113,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--smoke", action="store_true",
                       help="smallest sizes that run every code path and write every figure (CI; "
                            "numbers not for comparison)")
-    p.add_argument("--jobs", type=int, default=None,
+    p.add_argument("--jobs", type=int_at_least("--jobs", 1), default=None,
                    help="models reproduced at once by 'all', each in its own process (default: min(2, CPUs))")
     p.set_defaults(func=_cmd_reproduce)
     from .learn.cli import register as register_learn
