@@ -94,6 +94,16 @@ def is_concrete(x) -> bool:
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
 
 
+def _xp(x):
+    """NumPy for concrete values, ``jax.numpy`` for traced ones.
+
+    Eager checks compute with NumPy: they then compile nothing (a ``jnp`` reduction on a concrete
+    array compiles one small XLA program per shape and dtype, seconds in total for a first call),
+    and the traced checks build the same tests from ``jax.numpy``.
+    """
+    return np if is_concrete(x) else jnp
+
+
 def check(x, ok, message: str):
     """Return ``x``; raise ``ValueError(message)`` where ``ok`` is False.
 
@@ -116,7 +126,7 @@ def as_float(x, name: str):
     arr = jnp.asarray(x)
     if not jnp.issubdtype(arr.dtype, jnp.inexact):
         arr = arr.astype(jnp.result_type(float))
-    return check(arr, lambda a: ~jnp.isnan(a), f"{name} contains NaN")
+    return check(arr, lambda a: ~_xp(a).isnan(a), f"{name} contains NaN")
 
 
 def check_square(x, name: str, size: int | None = None):
@@ -133,10 +143,12 @@ def check_density_matrix(rho, name: str = "rho", atol: float = 1e-8):
     """Square, Hermitian and unit-trace (to ``atol``); returns ``rho`` as a JAX array."""
     rho = jnp.asarray(rho)
     check_square(rho, name)
-    herm = jnp.abs(rho - jnp.conj(jnp.swapaxes(rho, -1, -2))).max(axis=(-1, -2)) <= atol
+    xp = _xp(rho)
+    r = np.asarray(rho) if xp is np else rho
+    herm = xp.abs(r - xp.conj(xp.swapaxes(r, -1, -2))).max(axis=(-1, -2)) <= atol
     rho = check(rho, herm, f"{name} is not Hermitian (|rho - rho^dagger| > {atol})")
-    tr = jnp.trace(rho, axis1=-2, axis2=-1)
-    return check(rho, jnp.abs(tr - 1) <= atol, f"{name} does not have unit trace (|Tr rho - 1| > {atol})")
+    tr = xp.trace(r, axis1=-2, axis2=-1)
+    return check(rho, xp.abs(tr - 1) <= atol, f"{name} does not have unit trace (|Tr rho - 1| > {atol})")
 
 
 def check_hermitian(x, name: str):
@@ -147,8 +159,10 @@ def check_hermitian(x, name: str):
     """
     x = jnp.asarray(x)
     eps = jnp.finfo(jnp.result_type(x.dtype, float)).eps
-    scale = jnp.maximum(1.0, jnp.abs(x).max(axis=(-1, -2)))
-    dev = jnp.abs(x - jnp.conj(jnp.swapaxes(x, -1, -2))).max(axis=(-1, -2))
+    xp = _xp(x)
+    a = np.asarray(x) if xp is np else x
+    scale = xp.maximum(1.0, xp.abs(a).max(axis=(-1, -2)))
+    dev = xp.abs(a - xp.conj(xp.swapaxes(a, -1, -2))).max(axis=(-1, -2))
     return check(x, dev <= eps**0.5 * scale, f"{name} is not Hermitian")
 
 
@@ -285,8 +299,10 @@ def checks(x, tests, *, name_for_errors=None):
 
 def finite_rules(x, name: str):
     """The rules "``name`` contains NaN" and "``name`` contains inf" for :func:`checks`."""
-    return [(~jnp.any(jnp.isnan(x)), f"{name} contains NaN"),
-            (~jnp.any(jnp.isinf(x)), f"{name} contains inf")]
+    xp = _xp(x)
+    a = np.asarray(x) if xp is np else x
+    return [(~xp.any(xp.isnan(a)), f"{name} contains NaN"),
+            (~xp.any(xp.isinf(a)), f"{name} contains inf")]
 
 
 def check_finite(x, name: str):
@@ -307,10 +323,12 @@ def state_rules(rho, name: str = "rho", *, spectrum=None, positivity: bool = Tru
     positivity test costs one ``eigvalsh``, a concrete one a NumPy ``eigvalsh``.
     """
     tol = state_tolerance(rho.dtype)
+    xp = _xp(rho)
+    r = np.asarray(rho) if xp is np else rho
     rules = finite_rules(rho, name)
-    rules.append((lambda: jnp.abs(rho - jnp.conj(jnp.swapaxes(rho, -1, -2))).max() <= tol,
+    rules.append((lambda: xp.abs(r - xp.conj(xp.swapaxes(r, -1, -2))).max() <= tol,
                   f"{name} is not Hermitian (max|{name} - {name}^dagger| > {tol:g})"))
-    rules.append((lambda: jnp.abs(jnp.trace(rho, axis1=-2, axis2=-1) - 1).max() <= tol,
+    rules.append((lambda: xp.abs(xp.trace(r, axis1=-2, axis2=-1) - 1).max() <= tol,
                   f"{name} does not have unit trace (|Tr {name} - 1| > {tol:g})"))
     if positivity:
         def positive():
@@ -361,7 +379,9 @@ def check_ket(psi, name: str = "psi0", *, size: int | None = None):
     tol = state_tolerance(psi.dtype)
     # |psi|^2 as re^2 + im^2: XLA's simplifier rewrites abs(iota) as the iota itself, a complex
     # array for a complex constant ket such as (0, 1) under jit, and then fails to compile
-    norm = lambda: jnp.abs(jnp.sum(jnp.real(psi) ** 2 + jnp.imag(psi) ** 2, axis=-1) - 1).max() <= tol  # noqa: E731
+    xp = _xp(psi)
+    p = np.asarray(psi) if xp is np else psi
+    norm = lambda: xp.abs(xp.sum(xp.real(p) ** 2 + xp.imag(p) ** 2, axis=-1) - 1).max() <= tol  # noqa: E731
     return checks(psi, finite_rules(psi, name) + [(norm, f"{name} is not normalised (|<{name}|{name}> - 1| > {tol:g})")])
 
 
@@ -371,10 +391,12 @@ def check_hamiltonian(H, name: str = "H", size: int | None = None):
     if not _ENABLED[0]:
         return H
     eps = jnp.finfo(jnp.result_type(H.dtype, float)).eps
+    xp = _xp(H)
+    h = np.asarray(H) if xp is np else H
 
     def hermitian():
-        scale = jnp.maximum(1.0, jnp.abs(H).max(axis=(-1, -2)))
-        dev = jnp.abs(H - jnp.conj(jnp.swapaxes(H, -1, -2))).max(axis=(-1, -2))
+        scale = xp.maximum(1.0, xp.abs(h).max(axis=(-1, -2)))
+        dev = xp.abs(h - xp.conj(xp.swapaxes(h, -1, -2))).max(axis=(-1, -2))
         return dev <= eps**0.5 * scale
 
     return checks(H, finite_rules(H, name) + [(hermitian, f"{name} is not Hermitian")])
@@ -397,13 +419,14 @@ def check_generator(L, name: str = "L", trace=None, *, what: str = "vec(identity
         d = int(round(n**0.5))
         if d * d != n:
             raise ValueError(f"{name} of shape {L.shape} is not a (d^2, d^2) superoperator")
-        trace = jnp.eye(d, dtype=L.dtype).reshape(n)
-    trace = jnp.asarray(trace)
+        trace = np.eye(d, dtype=L.dtype).reshape(n)
     tol = state_tolerance(L.dtype)
+    xp = _xp((L, trace))
+    a, t = (np.asarray(L), np.asarray(trace)) if xp is np else (L, jnp.asarray(trace))
 
     def preserving():
-        leak = jnp.abs(jnp.einsum("i,...ij->...j", trace.astype(jnp.result_type(trace, L)), L)).max(axis=-1)
-        return leak <= tol * jnp.abs(L).max(axis=(-1, -2))
+        leak = xp.abs(xp.einsum("i,...ij->...j", t.astype(xp.result_type(t, a)), a)).max(axis=-1)
+        return leak <= tol * xp.abs(a).max(axis=(-1, -2))
 
     hint = "; QuTiP's column-stacking convention or a Choi matrix? use qb.from_qutip" if what.startswith(
         "vec(identity)") else ""
@@ -424,10 +447,13 @@ def check_times(ts, name: str = "ts", *, start=None, start_name: str = "t0", dty
         raise ValueError(f"{name} is empty; give at least one time")
     if not _ENABLED[0]:
         return ts
+    xp = _xp((ts, start))
+    t = np.asarray(ts) if xp is np else ts
     rules = finite_rules(ts, name)
-    rules.append((lambda: jnp.all(jnp.diff(ts) > 0), f"{name} must be strictly increasing"))
+    rules.append((lambda: xp.all(xp.diff(t) > 0), f"{name} must be strictly increasing"))
     if start is not None:
-        rules.append((lambda: ts[0] >= start, f"{name} must not start before {start_name}"))
+        s0 = np.asarray(start) if xp is np else start
+        rules.append((lambda: t[0] >= s0, f"{name} must not start before {start_name}"))
     return checks(ts, rules)
 
 
