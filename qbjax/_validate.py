@@ -94,14 +94,17 @@ def is_concrete(x) -> bool:
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
 
 
-def _xp(x):
-    """NumPy for concrete values, ``jax.numpy`` for traced ones.
+def _arrays(*xs):
+    """``(xp, *arrays)``: NumPy and NumPy views when every ``x`` is concrete, else ``jax.numpy`` and
+    JAX arrays.
 
     Eager checks compute with NumPy: they then compile nothing (a ``jnp`` reduction on a concrete
     array compiles one small XLA program per shape and dtype, seconds in total for a first call),
     and the traced checks build the same tests from ``jax.numpy``.
     """
-    return np if is_concrete(x) else jnp
+    if is_concrete(xs):
+        return (np, *(np.asarray(x) for x in xs))
+    return (jnp, *(jnp.asarray(x) for x in xs))
 
 
 def check(x, ok, message: str):
@@ -126,7 +129,12 @@ def as_float(x, name: str):
     arr = jnp.asarray(x)
     if not jnp.issubdtype(arr.dtype, jnp.inexact):
         arr = arr.astype(jnp.result_type(float))
-    return check(arr, lambda a: ~_xp(a).isnan(a), f"{name} contains NaN")
+
+    def not_nan(a):
+        xp, v = _arrays(a)
+        return ~xp.isnan(v)
+
+    return check(arr, not_nan, f"{name} contains NaN")
 
 
 def check_square(x, name: str, size: int | None = None):
@@ -143,8 +151,7 @@ def check_density_matrix(rho, name: str = "rho", atol: float = 1e-8):
     """Square, Hermitian and unit-trace (to ``atol``); returns ``rho`` as a JAX array."""
     rho = jnp.asarray(rho)
     check_square(rho, name)
-    xp = _xp(rho)
-    r = np.asarray(rho) if xp is np else rho
+    xp, r = _arrays(rho)
     herm = xp.abs(r - xp.conj(xp.swapaxes(r, -1, -2))).max(axis=(-1, -2)) <= atol
     rho = check(rho, herm, f"{name} is not Hermitian (|rho - rho^dagger| > {atol})")
     tr = xp.trace(r, axis1=-2, axis2=-1)
@@ -159,8 +166,7 @@ def check_hermitian(x, name: str):
     """
     x = jnp.asarray(x)
     eps = jnp.finfo(jnp.result_type(x.dtype, float)).eps
-    xp = _xp(x)
-    a = np.asarray(x) if xp is np else x
+    xp, a = _arrays(x)
     scale = xp.maximum(1.0, xp.abs(a).max(axis=(-1, -2)))
     dev = xp.abs(a - xp.conj(xp.swapaxes(a, -1, -2))).max(axis=(-1, -2))
     return check(x, dev <= eps**0.5 * scale, f"{name} is not Hermitian")
@@ -299,8 +305,7 @@ def checks(x, tests, *, name_for_errors=None):
 
 def finite_rules(x, name: str):
     """The rules "``name`` contains NaN" and "``name`` contains inf" for :func:`checks`."""
-    xp = _xp(x)
-    a = np.asarray(x) if xp is np else x
+    xp, a = _arrays(x)
     return [(~xp.any(xp.isnan(a)), f"{name} contains NaN"),
             (~xp.any(xp.isinf(a)), f"{name} contains inf")]
 
@@ -323,8 +328,7 @@ def state_rules(rho, name: str = "rho", *, spectrum=None, positivity: bool = Tru
     positivity test costs one ``eigvalsh``, a concrete one a NumPy ``eigvalsh``.
     """
     tol = state_tolerance(rho.dtype)
-    xp = _xp(rho)
-    r = np.asarray(rho) if xp is np else rho
+    xp, r = _arrays(rho)
     rules = finite_rules(rho, name)
     rules.append((lambda: xp.abs(r - xp.conj(xp.swapaxes(r, -1, -2))).max() <= tol,
                   f"{name} is not Hermitian (max|{name} - {name}^dagger| > {tol:g})"))
@@ -379,8 +383,7 @@ def check_ket(psi, name: str = "psi0", *, size: int | None = None):
     tol = state_tolerance(psi.dtype)
     # |psi|^2 as re^2 + im^2: XLA's simplifier rewrites abs(iota) as the iota itself, a complex
     # array for a complex constant ket such as (0, 1) under jit, and then fails to compile
-    xp = _xp(psi)
-    p = np.asarray(psi) if xp is np else psi
+    xp, p = _arrays(psi)
     norm = lambda: xp.abs(xp.sum(xp.real(p) ** 2 + xp.imag(p) ** 2, axis=-1) - 1).max() <= tol  # noqa: E731
     return checks(psi, finite_rules(psi, name) + [(norm, f"{name} is not normalised (|<{name}|{name}> - 1| > {tol:g})")])
 
@@ -391,8 +394,7 @@ def check_hamiltonian(H, name: str = "H", size: int | None = None):
     if not _ENABLED[0]:
         return H
     eps = jnp.finfo(jnp.result_type(H.dtype, float)).eps
-    xp = _xp(H)
-    h = np.asarray(H) if xp is np else H
+    xp, h = _arrays(H)
 
     def hermitian():
         scale = xp.maximum(1.0, xp.abs(h).max(axis=(-1, -2)))
@@ -421,8 +423,7 @@ def check_generator(L, name: str = "L", trace=None, *, what: str = "vec(identity
             raise ValueError(f"{name} of shape {L.shape} is not a (d^2, d^2) superoperator")
         trace = np.eye(d, dtype=L.dtype).reshape(n)
     tol = state_tolerance(L.dtype)
-    xp = _xp((L, trace))
-    a, t = (np.asarray(L), np.asarray(trace)) if xp is np else (L, jnp.asarray(trace))
+    xp, a, t = _arrays(L, trace)
 
     def preserving():
         leak = xp.abs(xp.einsum("i,...ij->...j", t.astype(xp.result_type(t, a)), a)).max(axis=-1)
@@ -447,13 +448,11 @@ def check_times(ts, name: str = "ts", *, start=None, start_name: str = "t0", dty
         raise ValueError(f"{name} is empty; give at least one time")
     if not _ENABLED[0]:
         return ts
-    xp = _xp((ts, start))
-    t = np.asarray(ts) if xp is np else ts
+    xp, t, *s0 = _arrays(ts, *(() if start is None else (start,)))
     rules = finite_rules(ts, name)
     rules.append((lambda: xp.all(xp.diff(t) > 0), f"{name} must be strictly increasing"))
-    if start is not None:
-        s0 = np.asarray(start) if xp is np else start
-        rules.append((lambda: t[0] >= s0, f"{name} must not start before {start_name}"))
+    if s0:
+        rules.append((lambda: t[0] >= s0[0], f"{name} must not start before {start_name}"))
     return checks(ts, rules)
 
 
