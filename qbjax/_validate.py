@@ -147,31 +147,6 @@ def check_square(x, name: str, size: int | None = None):
     return x
 
 
-def check_density_matrix(rho, name: str = "rho", atol: float = 1e-8):
-    """Square, Hermitian and unit-trace (to ``atol``); returns ``rho`` as a JAX array."""
-    rho = jnp.asarray(rho)
-    check_square(rho, name)
-    xp, r = _arrays(rho)
-    herm = xp.abs(r - xp.conj(xp.swapaxes(r, -1, -2))).max(axis=(-1, -2)) <= atol
-    rho = check(rho, herm, f"{name} is not Hermitian (|rho - rho^dagger| > {atol})")
-    tr = xp.trace(r, axis1=-2, axis2=-1)
-    return check(rho, xp.abs(tr - 1) <= atol, f"{name} does not have unit trace (|Tr rho - 1| > {atol})")
-
-
-def check_hermitian(x, name: str):
-    """Require ``x`` Hermitian to sqrt(eps) * max(1, max|x|) (eps of its precision); returns ``x``.
-
-    Eigenvalue routines (``eigvalsh``/``eigh``) read one triangle only, so a non-Hermitian input would
-    otherwise give a silent wrong number.
-    """
-    x = jnp.asarray(x)
-    eps = jnp.finfo(jnp.result_type(x.dtype, float)).eps
-    xp, a = _arrays(x)
-    scale = xp.maximum(1.0, xp.abs(a).max(axis=(-1, -2)))
-    dev = xp.abs(a - xp.conj(xp.swapaxes(a, -1, -2))).max(axis=(-1, -2))
-    return check(x, dev <= eps**0.5 * scale, f"{name} is not Hermitian")
-
-
 # ---------------------------------------------------------------------------------------------
 # parameter constraints: each rule declared once, checked eagerly or traced
 # ---------------------------------------------------------------------------------------------
