@@ -70,7 +70,9 @@ def trace_distance(rho1, rho2, *, validate: bool = True):
     return 0.5 * jnp.sum(jnp.abs(jnp.linalg.eigvalsh(rho1 - rho2)), axis=-1)
 
 
-_SY_SY = jnp.array([[0, 0, 0, -1], [0, 0, 1, 0], [0, 1, 0, 0], [-1, 0, 0, 0]])
+# a NumPy constant: a module-level jnp array would be a tracer (and leak) when this module is first
+# imported inside a jit trace, which the lazy top-level names make possible
+_SY_SY = np.array([[0, 0, 0, -1], [0, 0, 1, 0], [0, 1, 0, 0], [-1, 0, 0, 0]])
 
 
 @accepts_qobj

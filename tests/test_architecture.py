@@ -192,3 +192,29 @@ def test_no_six_identical_lines_twice():
                 dups.append(f"{where} repeats {seen[key]}")
             seen.setdefault(key, where)
     assert not dups, "\n".join(dups[:20])
+
+
+def test_no_module_global_is_traced_when_first_imported_inside_jit():
+    """The facade loads modules on first use of a name, which can be inside a ``jax.jit`` trace (for
+    example ``jax.jit(lambda r: qb.concurrence(r))`` as a program's first call).  A module-level
+    constant built with ``jax.numpy`` would then be a tracer and leak into every later call.  In a
+    fresh interpreter every qbjax module is imported inside one trace and no module global may be a
+    tracer afterwards."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, sys, jax, jax.numpy as jnp\n"
+        f"names = {sorted(n for n in MODULES if n not in ('qbjax.__main__',))!r}\n"
+        "def body(x):\n"
+        "    for n in names:\n"
+        "        importlib.import_module(n)\n"
+        "    return x\n"
+        "jax.jit(body)(jnp.ones(2))\n"
+        "bad = [f'{m}.{k}' for m in names for k, v in vars(sys.modules[m]).items()"
+        " if isinstance(v, jax.core.Tracer)]\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, f"module globals created as tracers: {out.stdout.strip()} {out.stderr[-2000:]}"
