@@ -55,7 +55,7 @@ def _start(N, seed, complex_part=False):
 
 @pytest.mark.parametrize("sizes,block", [
     pytest.param((120,), None, marks=pytest.mark.slow),  # one batch: sums per block
-    ((120,), 7),  # odd block with padding (120 = 17 * 7 + 1)
+    pytest.param((120,), 7, marks=pytest.mark.slow),  # odd block with padding (120 = 17 * 7 + 1); (0, 60), 11 pads too
     pytest.param((30, 30), 10, marks=pytest.mark.slow),  # batches aligned with blocks
     pytest.param((25, 25, 0), 5, marks=pytest.mark.slow),  # an empty last batch
     pytest.param((70, 0, 37, 13), None, marks=pytest.mark.slow),  # uneven batches: sums at each batch's first collision

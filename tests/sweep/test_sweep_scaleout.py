@@ -68,7 +68,10 @@ def _run(target, out, **options):
     return run_sweep(out, points=POINTS, seed=0, chunk=chunk, progress=False, **options)
 
 
-@pytest.fixture(scope="module", params=list(CHUNKS))
+# the built-in model's copy runs with -m slow (its four subprocesses compile the table-one sweep for
+# about a minute of CPU); the user's own battery runs by default and exercises the same resume,
+# multi-device and multi-process code
+@pytest.fixture(scope="module", params=[pytest.param("table-one", marks=pytest.mark.slow), "user"])
 def target(request):
     return request.param
 
