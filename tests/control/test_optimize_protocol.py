@@ -27,6 +27,7 @@ def lossy_charger(values):  # a mixed charger and decay: ergotropy and capacity 
     return ChargerBattery(theta=2.0, phi=0.4, J=values["J"], omega_b=OMEGA_B, gamma=0.3)
 
 
+@pytest.mark.slow
 def test_bang_bang_optimum_reaches_the_closed_form():
     u = PiecewiseConstant(0.5, T1, n=10, bounds=(0.0, J_MAX))
     r = qb.optimize_protocol(excited_charger, {"J": u}, "energy", T1, optimizer=optax.rprop(0.5), steps=60, starts=2)
@@ -80,7 +81,8 @@ def test_stored_ergotropy_against_two_model_evolutions():
 _SLOW = pytest.mark.slow
 
 
-@pytest.mark.parametrize("objective", ["energy", "ergotropy", "capacity", pytest.param("power", marks=_SLOW),
+@pytest.mark.parametrize("objective", ["energy", pytest.param("ergotropy", marks=_SLOW),
+                                       pytest.param("capacity", marks=_SLOW), pytest.param("power", marks=_SLOW),
                                        pytest.param("ergotropic-power", marks=_SLOW),
                                        pytest.param("stored-ergotropy", marks=_SLOW)])
 def test_gradients_against_central_differences(objective):

@@ -140,6 +140,7 @@ def test_tavis_cummings_writes_result_figure_report(tc_run):
     _check_report(out, result, "detuning")
 
 
+@pytest.mark.slow
 def test_constant_detuning_reproduces_the_model(tc_run):
     """A constant detuning control (and the static scan's best value) against the model's own
     ergotropy_curve at t1 (a different solver path: the excitation-sector ODE), to 1e-6 relative."""

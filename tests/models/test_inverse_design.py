@@ -143,6 +143,7 @@ def test_optimum_at_least_grid_best_published(objective):
     _check_optimum(objective, "published", grid, from_grid=True)
 
 
+@pytest.mark.slow
 def test_cli_writes_result_figures_manifest(tmp_path, small_grid):
     from qbjax.cli import main
 

@@ -59,7 +59,7 @@ def _start(N, seed, complex_part=False):
     pytest.param((30, 30), 10, marks=pytest.mark.slow),  # batches aligned with blocks
     pytest.param((25, 25, 0), 5, marks=pytest.mark.slow),  # an empty last batch
     pytest.param((70, 0, 37, 13), None, marks=pytest.mark.slow),  # uneven batches: sums at each batch's first collision
-    ((3, 9), 4),  # batch boundaries inside blocks
+    pytest.param((3, 9), 4, marks=pytest.mark.slow),  # batch boundaries inside blocks
     ((0, 60), 11),  # an empty first batch, padded blocks
     pytest.param((1,) * 40, None, marks=pytest.mark.slow),  # one qubit per collision
 ])
@@ -102,6 +102,7 @@ def test_reverse_pass_finite_differences():
     check_grads(f, (jnp.array([0.35, 0.6]), jnp.array([0.25, 0.4]), R0), order=1, modes=["rev"], eps=1e-6)
 
 
+@pytest.mark.slow  # the loss gradient is checked against finite differences in test_micromaser.py
 def test_loss_gradient_matches_plain_autodiff():
     N, n, lam, tail = 30, 100, 10.0, 0.1
     m = Micromaser(G, n_levels=N, on_truncation="ignore")

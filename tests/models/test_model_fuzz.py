@@ -127,7 +127,8 @@ def _settings():
     return settings(max_examples=n, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 
-@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("model", [m if m in ("four-level", "micromaser") else pytest.param(m, marks=pytest.mark.slow)
+                                   for m in sorted(MODELS)])
 def test_fuzz_model_parameters(model):
     fn, ok, base, bounds = MODELS[model]
 

@@ -315,7 +315,8 @@ def test_gradients_at_zero_temperature():
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "make",
-    [lambda: two_cell(1.0, 0.0, 1.0), lambda: three_cell(1.0, 1.0, 0.0, 0.5), lambda: two_cell(1.0, 0.3, -1.0)],
+    [lambda: two_cell(1.0, 0.0, 1.0), pytest.param(lambda: three_cell(1.0, 1.0, 0.0, 0.5), marks=pytest.mark.slow),
+     lambda: two_cell(1.0, 0.3, -1.0)],
     ids=["two-cell lam=w", "three-cell w=2lam", "two-cell lam=-w"],
 )
 def test_level_crossings_raise_with_clear_message(make):
@@ -407,7 +408,7 @@ def _both_paths(omega, coupling, T, kappa=1.0):
     return a, b
 
 
-@pytest.mark.parametrize("n", [2, 3, 4])
+@pytest.mark.parametrize("n", [2, pytest.param(3, marks=pytest.mark.slow), pytest.param(4, marks=pytest.mark.slow)])
 def test_pauli_path_equals_full_liouvillian(n):
     rng = np.random.default_rng(40 + n)
     for _ in range(6 if n < 4 else 1):
@@ -422,7 +423,7 @@ def test_pauli_path_equals_full_liouvillian(n):
         np.testing.assert_array_equal(np.asarray(a["rho"]), np.diag(np.diag(np.asarray(a["rho"]))))  # diagonal
 
 
-@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("n", [2, pytest.param(3, marks=pytest.mark.slow)])
 def test_pauli_path_at_grouped_bohr_frequencies(n):
     # equal cells: degenerate levels and grouped A_i(w) (cross terms |low_q><high_q'|); the populations still
     # decouple (see the next test), so the rate equation gives the full Liouvillian's steady state
@@ -499,9 +500,9 @@ _spied_traced = jax.jit(lambda om, c, T: MultiCellBattery(om, c, T, secular_tol=
     [
         (lambda **k: two_cell(1.0, 0.0, 1.0, **k), True),
         (lambda **k: two_cell(1.0, 0.3, -1.0, **k), True),
-        (lambda **k: three_cell(1.0, 1.0, 0.0, 0.5, **k), True),
+        pytest.param(lambda **k: three_cell(1.0, 1.0, 0.0, 0.5, **k), True, marks=pytest.mark.slow),
         (lambda **k: two_cell(1.0, 0.0, 0.7, **k), False),
-        (lambda **k: three_cell(1.0, 1.0, 0.0, 0.1, **k), False),  # grouped Bohr frequencies: still Pauli
+        pytest.param(lambda **k: three_cell(1.0, 1.0, 0.0, 0.1, **k), False, marks=pytest.mark.slow),  # grouped Bohr frequencies: still Pauli
     ],
     ids=["two-cell lam=w", "two-cell lam=-w", "three-cell w=2lam", "two-cell off", "three-cell off"],
 )

@@ -54,6 +54,7 @@ def test_two_cell_means_conservation_and_tur():
     np.testing.assert_allclose(j3, j3[:, :1, :1, :1] * sign, rtol=1e-8, atol=1e-12 * np.abs(j3).max())
 
 
+@pytest.mark.slow  # the three-bath copy of test_two_cell_means_conservation_and_tur (longest compilation)
 def test_three_cell_point():
     m = three_cell(1.0, 0.5, 0.1, 0.1)
     s = m.heat_current_statistics()
@@ -84,6 +85,7 @@ def _numpy_scgf(m):
     return S
 
 
+@pytest.mark.slow
 def test_covariance_vs_numpy_liouvillian_eigenvalue():
     m = two_cell(1.2, 0.3, 0.4)
     s = m.heat_current_statistics()

@@ -85,7 +85,16 @@ def _batched_models():
     }
 
 
-@pytest.mark.parametrize("name", MODELS)
+#: the models whose copy of a protocol test runs by default (the others run with -m slow: the same
+#: generic code path, the longest compilations)
+DEFAULT_MODELS = ("FourLevelBattery", "Micromaser")
+
+
+def _default_or_slow(names):
+    return [n if n in DEFAULT_MODELS else pytest.param(n, marks=pytest.mark.slow) for n in names]
+
+
+@pytest.mark.parametrize("name", _default_or_slow(MODELS))
 def test_shapes_follow_the_protocol(name):
     m, ts = _batched_models()[name]
     bs, nt = m.batch_shape, len(ts)
@@ -115,7 +124,8 @@ def test_shapes_follow_the_protocol(name):
         np.testing.assert_allclose(np.asarray(L), np.asarray(qb.liouvillian(H, m.jump_ops(0.0))), atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["ChargerBattery", "FourLevelBattery", "Micromaser", "TavisCummingsBattery"])
+@pytest.mark.parametrize("name", _default_or_slow(["ChargerBattery", "FourLevelBattery", "Micromaser",
+                                                   "TavisCummingsBattery"]))
 def test_batched_fields_equal_vmap_over_models_and_a_loop(name):
     m, ts = _batched_models()[name]
     fields = {f: getattr(m, f) for f in m._array_fields()}

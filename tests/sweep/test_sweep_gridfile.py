@@ -128,7 +128,7 @@ MODEL_FILES = {
 }
 
 
-@pytest.mark.parametrize("model", [pytest.param(m, marks=pytest.mark.slow) if m in ("multi-cell", "tavis-cummings") else m
+@pytest.mark.parametrize("model", [pytest.param(m, marks=pytest.mark.slow) if m in ("charger", "multi-cell", "tavis-cummings") else m
                                    for m in sorted(MODEL_FILES)])
 def test_every_built_in_model_sweeps_from_a_grid_file(tmp_path, model):
     """The dataset's last row equals the model built directly from that configuration (one

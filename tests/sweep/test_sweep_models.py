@@ -70,7 +70,7 @@ def test_the_five_models_by_name():
         sweep_model("nope")
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in ("charger", "multi-cell-3") else c
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in ("charger", "multi-cell-3", "tavis-cummings") else c
                                   for c in sorted(CASES)])
 def test_vmapped_function_equals_the_model_built_directly(case):
     name, fixed, grid, direct, rtol = CASES[case]
