@@ -69,25 +69,34 @@ def apply_where(mask, f, tree, capacity: int):
     """f applied to the members of a 1-D batch where ``mask`` holds, zeros elsewhere.
 
     ``f`` maps leaves of shape (m, ...) to leaves of shape (m, ...) for any m.  The members where
-    ``mask`` holds are gathered into a buffer of ``capacity`` rows (``jnp.nonzero(..., size=)``), f
-    runs on the buffer and the results are scattered back; when none holds f is skipped, when more
-    than ``capacity`` hold f runs on the whole batch (``lax.switch``, so a batch pays for the branch
-    it takes; under ``vmap`` every branch runs).  For a costly path that few members need (the
-    complex-dominant members of the published four-level generator).
+    ``mask`` holds are gathered, ``capacity`` rows at a time (``jnp.nonzero``), f runs on each
+    buffer and the results are scattered back.  The rounds are a ``fori_loop`` with the static trip
+    count ceil(B / capacity) (reverse-differentiable), each a ``lax.cond`` that skips f once the
+    members are used up: a batch pays for ceil(count / capacity) buffers (none when no member
+    holds; under ``vmap`` every round runs), and the program holds one copy of f.  For a costly
+    path that few members need (the complex-dominant members of the published four-level
+    generator).
     """
     B = mask.shape[0]
     tree = jax.tree.map(lambda x: jnp.broadcast_to(x, (B,) + jnp.shape(x)[1:]), tree)
     if capacity >= B:
         return f(tree)
+    rounds = -(-B // capacity)
     shapes = jax.eval_shape(f, tree)
     zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
     count = jnp.sum(mask)
+    # the members' indices first (in batch order), padded to whole rounds
+    order = jnp.nonzero(mask, size=rounds * capacity, fill_value=0)[0]
 
-    def gathered(tree):
-        idx = jnp.nonzero(mask, size=capacity, fill_value=0)[0]
-        out = f(jax.tree.map(lambda x: x[idx], tree))
-        dest = jnp.where(jnp.arange(capacity) < count, idx, B)  # B: dropped
-        return jax.tree.map(lambda z, y: z.at[dest].set(y, mode="drop"), zeros, out)
+    def one_round(k, out):
+        first = k * capacity
+        idx = jax.lax.dynamic_slice(order, (first,), (capacity,))
 
-    branch = jnp.where(count == 0, 0, jnp.where(count <= capacity, 1, 2))
-    return jax.lax.switch(branch, [lambda _: zeros, gathered, f], tree)
+        def run(out):
+            res = f(jax.tree.map(lambda x: x[idx], tree))
+            dest = jnp.where(first + jnp.arange(capacity) < count, idx, B)  # B: dropped
+            return jax.tree.map(lambda z, y: z.at[dest].set(y, mode="drop"), out, res)
+
+        return jax.lax.cond(first < count, run, lambda out: out, out)
+
+    return jax.lax.fori_loop(0, rounds, one_round, zeros)
