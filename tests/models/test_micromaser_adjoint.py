@@ -82,6 +82,7 @@ def test_reverse_pass_matches_plain_autodiff(sizes, block):
         assert np.abs(np.asarray(got) - np.asarray(ref)).max() <= 1e-12 * max(1.0, np.abs(np.asarray(ref)).max())
 
 
+@pytest.mark.slow  # the reverse pass of test_reverse_pass_matches_plain_autodiff from a start with coherences
 def test_reverse_pass_complex_start():
     N = 12
     V = ms._vectors(G, N)
