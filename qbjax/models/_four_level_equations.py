@@ -219,9 +219,9 @@ def physical_solution(n_h, n_c, n_l, p_c, p_h, tau, r, g, order: int, coherent: 
     return (x if coherent else x + [jnp.zeros_like(x[0])]), js
 
 
-#: share of a batch gathered for the complex-dominant path of :func:`published_solution` (a batch
-#: with more such members runs that path on all of them; Table I: about 13% of the batteries, none of
-#: the baselines)
+#: share of a batch gathered per round for the complex-dominant path of :func:`published_solution` (a
+#: batch with more such members runs that path in several rounds of this size; Table I: about 13% of
+#: the batteries, none of the baselines)
 COMPLEX_SHARE = 0.2
 
 
