@@ -56,8 +56,11 @@ def _shared_label(ax, axis: str) -> str:
 
 
 def figure_problems(fig) -> list[str]:
-    """What a figure lacks (see the module docstring); an empty list when it is fit for a report."""
-    fig.canvas.draw()
+    """What a figure lacks (see the module docstring); an empty list when it is fit for a report.
+
+    The figure is laid out (its layout engine runs, tick labels are placed) but not rasterised:
+    the panel positions checked are those :meth:`~matplotlib.figure.Figure.savefig` draws."""
+    fig.draw_without_rendering()
     problems = []
     axes = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
     colorbar_of = {getattr(ax._colorbar.mappable, "axes", None) for ax in axes if _is_colorbar(ax)}
