@@ -98,6 +98,7 @@ def test_readme_differentiable_ergotropy_example():
     assert reference(x) >= best_on_grid - 1e-9  # the gradient ascent found the maximum
 
 
+@pytest.mark.slow  # ~18 s; a user's own Lindblad battery runs by default in tests/models/test_protocol.py
 def test_readme_own_battery_example():
     """The README's user-defined Lindblad battery: steady ergotropies against QuTiP + NumPy, the
     batched curve's shape, and the gradient against a central finite difference."""

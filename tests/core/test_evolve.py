@@ -108,6 +108,10 @@ def test_vmap_over_drive_amplitude():
         np.testing.assert_allclose(out[k], f(As[k]), atol=1e-10)
 
 
+# reverse mode through a time-dependent diffrax solve (~18 s): -m slow; by default the protocol
+# optimiser's gradients through time-dependent drives are checked against central differences
+# (tests/control/test_optimize_protocol.py) and the constant drive below
+@pytest.mark.slow
 def test_gradient_final_energy_wrt_drive_vs_fd():
     # reverse mode through diffrax (RecursiveCheckpointAdjoint) with a time-dependent drive
     H0 = jnp.asarray(0.5 * W * SZ)

@@ -220,6 +220,7 @@ def test_fuzz_steady_state(seed, mode, defect, d):
            defect in ("valid", "scale"))
 
 
+@pytest.mark.slow  # ~13 s; evolve's bad times and states are checked case by case in test_validation.py
 @_fuzz(30)
 @given(**CASE, times=st.sampled_from(["valid", "valid", "decreasing", "unsorted", "nan", "repeated"]),
        defect=st.sampled_from(["valid", "valid", "trace", "negative", "nan"]))
@@ -238,6 +239,7 @@ def test_fuzz_evolve(seed, mode, times, defect):
     _judge("evolve", mode, run, ref, ["ts", "rho0"], times == "valid" and defect == "valid")
 
 
+@pytest.mark.slow  # ~10 s; cumulants' bad generators are checked case by case in test_validation.py
 @_fuzz(30)
 @given(**CASE, defect=st.sampled_from(["valid", "valid", "inf", "nan", "trace", "classical"]))
 def test_fuzz_cumulants(seed, mode, defect):

@@ -112,6 +112,10 @@ def _random_generator(rng, B, n):
     return W
 
 
+# -m slow (~12 s): two implementations against each other; by default each is checked against NumPy,
+# the entry path through the four-level steady states and cumulants (tests/models/test_four_level.py),
+# the dense path in tests/core/test_fcs.py and test_generator_families_steady_states
+@pytest.mark.slow
 def test_entry_null_vector_and_cumulants_match_the_dense_lapack_path():
     from qbjax._fcs import cumulants_from_derivatives, cumulants_from_entries, stationary_cumulants_entries
     from qbjax._steady import null_vector_entries
@@ -178,7 +182,9 @@ def test_map_in_chunks_equals_one_call_with_a_padded_remainder():
         np.testing.assert_array_equal(got[k], ref[k])
 
 
-@pytest.mark.parametrize("n_true", [0, 3, 4, 9, 10])
+# by default: no row, one full buffer (4), three buffers with the last partial (9) and every row
+# (10); part of one buffer (3) with -m slow
+@pytest.mark.parametrize("n_true", [0, pytest.param(3, marks=pytest.mark.slow), 4, 9, 10])
 def test_apply_where_equals_the_masked_dense_call_and_its_gradient(n_true):
     """Reference: f on the whole batch, zeroed where the mask fails (a plain jnp.where).  Capacity 4
     of 10 rows: no member, part of one buffer, one full buffer, three buffers (the last partial) and
@@ -229,6 +235,10 @@ def _numpy_dominant(A):
     return s.real + 1j * np.abs(s.imag)
 
 
+# 5,000 matrices against NumPy (~15 s): -m slow; by default the dominant eigenvalues are checked through
+# what they feed, the published four-level generator's steady states and cumulants against NumPy
+# (tests/models/test_four_level.py)
+@pytest.mark.slow
 def test_dominant_eigenvalue_matches_numpy():
     from qbjax._steady import eigen_triple_entries
 

@@ -17,6 +17,9 @@ import qbjax as qb
 TS = np.linspace(0.0, 4.0, 9)
 
 
+# -m slow (~17 s); by default sesolve is checked against QuTiP and closed forms
+# (tests/core/test_sesolve.py) and through the Dicke battery below
+@pytest.mark.slow
 def test_charger_evolve_ket_equals_evolve_at_gamma_zero():
     thetas = jnp.array([np.pi / 3, np.pi / 2])
     m = qb.models.ChargerBattery(thetas, phi=0.4, J=1.2)

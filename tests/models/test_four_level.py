@@ -435,6 +435,9 @@ def test_fig1_curves_relax_to_steady_state():
     assert abs(float(c["E"][0])) < 1e-14  # the initial state is passive
 
 
+# -m slow (~12 s); by default the cumulants these derivatives feed are checked against NumPy finite
+# differences of the top eigenvalue (test_cumulants_vs_numpy_finite_differences)
+@pytest.mark.slow
 @pytest.mark.parametrize("conv", ["physical", "published"])
 def test_sparse_counting_derivatives_equal_forward_mode_ad(conv):
     # the closed-form derivatives d^k L / d lam^k (two entries) against nested jacfwd of the dense L(lam)

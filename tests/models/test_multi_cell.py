@@ -144,7 +144,7 @@ _erg_traced = jax.jit(lambda om, c, T: MultiCellBattery(om, c, T).steady_ergotro
 # ---------------------------------------------------------------------------------------------
 # steady state vs QuTiP
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("n", [2, pytest.param(3, marks=pytest.mark.slow)])  # three cells: -m slow; two by default
 @pytest.mark.parametrize("degenerate", [False, True])
 def test_steady_state_vs_qutip_lindblad(n, degenerate):
     rng = np.random.default_rng(100 * n + degenerate)
@@ -560,6 +560,9 @@ def test_pauli_gradients_equal_full_path_and_finite_differences(n):
     assert abs(jp[0]).max() > 1e-3  # a non-trivial ergotropy gradient
 
 
+# three cells (two compilations of the 64 x 64 problem, ~28 s): -m slow; the two-cell crossings (the
+# clear error, the degenerate switch) run by default
+@pytest.mark.slow
 def test_pauli_in_a_vmapped_scan_through_crossings():
     # a vmap over the coupling (lam = 0.5: three equal cells at w = 2 lam) with the rate equation forced:
     # the default's values, and NaN at the crossing as on the full Liouvillian
