@@ -108,8 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="smallest sizes that run every code path and write every figure (CI; "
                            "numbers not for comparison)")
     p.add_argument("--jobs", type=int_at_least("--jobs", 1), default=None,
-                   help="models reproduced at once by 'all', each in its own process with CPUs // jobs native "
-                        "threads (default: min(2, CPUs))")
+                   help="models reproduced at once by 'all', each in its own process (default: min(2, CPUs))")
     p.set_defaults(func=_cmd_reproduce)
     from .learn.cli import register as register_learn
     from .optimize.cli import register as register_optimize

@@ -54,26 +54,10 @@ def _run_timed(model: str, out_dir: str, quick: bool, smoke: bool, cache: str | 
     return model, round(time.perf_counter() - t0, 3), report
 
 
-#: thread-pool variables of the native libraries the models use (OpenMP: scikit-learn's histogram
-#: gradient boosting; BLAS: NumPy), set in each worker before it imports them
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def _share_cores(threads: int) -> None:
-    """Worker initialiser: ``threads`` native threads per worker process, so that ``jobs`` workers
-    on a machine with fewer cores than jobs x cores do not oversubscribe it (OpenMP threads that
-    spin-wait for cores held by the other worker).  A variable the user set is kept."""
-    import os
-
-    for var in THREAD_VARS:
-        os.environ.setdefault(var, str(threads))
-
-
 def run_all(models, out: Path, *, quick: bool, smoke: bool, jobs: int, on_done):
     """Reproduce ``models`` into ``out/<model>`` in ``jobs`` worker processes (``jobs = 1``: in this
     process, one after the other), longest first (:data:`COST`).  Each model is independent: its
-    own folder, report and manifest, and the same numbers whichever process computes it.  Each
-    worker's native thread pools get ``max(1, cpus // jobs)`` threads (:func:`_share_cores`).
+    own folder, report and manifest, and the same numbers whichever process computes it.
     ``on_done(model, seconds, report)`` is called as each finishes; returns {model: seconds}.
     """
     from .._cache import cache_dir
@@ -85,15 +69,12 @@ def run_all(models, out: Path, *, quick: bool, smoke: bool, jobs: int, on_done):
             timings[model] = _finish(on_done, *_run_timed(model, str(out / model), quick, smoke, None))
         return timings
     import multiprocessing
-    import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     cache = cache_dir()
     if cache is not None:
         cache = str(cache / "reproduce")
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_share_cores, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         print(f"[qbjax] {len(order)} models in {jobs} processes", flush=True)
         futures = []
         for model in order:
