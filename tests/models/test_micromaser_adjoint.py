@@ -95,8 +95,9 @@ def test_reverse_pass_complex_start():
         assert np.abs(np.asarray(got) - np.asarray(ref)).max() <= 1e-12 * max(1.0, np.abs(np.asarray(ref)).max())
 
 
-# -m slow (~14 s); by default the reverse pass equals plain autodiff (above) and plain autodiff's loss
-# gradient equals finite differences (tests/models/test_micromaser.py)
+# -m slow (~14 s); by default the reverse pass equals plain autodiff (above), and Micromaser.loss, whose
+# gradient runs through it, is checked against central differences
+# (tests/models/test_micromaser.py::test_loss_gradient_vs_finite_differences)
 @pytest.mark.slow
 def test_reverse_pass_finite_differences():
     N = 8
