@@ -55,12 +55,14 @@ def _shared_label(ax, axis: str) -> str:
     return ""
 
 
-def figure_problems(fig) -> list[str]:
+def figure_problems(fig, laid_out: bool = False) -> list[str]:
     """What a figure lacks (see the module docstring); an empty list when it is fit for a report.
 
-    The figure is laid out (its layout engine runs, tick labels are placed) but not rasterised:
-    the panel positions checked are those :meth:`~matplotlib.figure.Figure.savefig` draws."""
-    fig.draw_without_rendering()
+    The figure is laid out first (its layout engine runs, tick labels are placed) but not
+    rasterised, so the panel positions checked are those :meth:`~matplotlib.figure.Figure.savefig`
+    draws; ``laid_out=True`` skips that step for a figure that has just been drawn (saved)."""
+    if not laid_out:
+        fig.draw_without_rendering()
     problems = []
     axes = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
     colorbar_of = {getattr(ax._colorbar.mappable, "axes", None) for ax in axes if _is_colorbar(ax)}
@@ -94,14 +96,23 @@ def figure_problems(fig) -> list[str]:
 
 def save_figure(fig, path, dpi: int = 110) -> None:
     """Lay out, check (:func:`figure_problems`) and save ``fig`` to ``path``, then close it; a figure
-    with problems raises ``ValueError`` listing them (and is not written)."""
+    with problems raises ``ValueError`` listing them (and ``path`` is not written).
+
+    The figure is rendered once, into memory; the checks read the layout of that rendering (no
+    separate layout pass) and the bytes are written to ``path`` only when they pass."""
+    import io
+    from pathlib import Path
+
     import matplotlib.pyplot as plt
 
     if fig.get_layout_engine() is None:
         fig.tight_layout()
-    problems = figure_problems(fig)
-    if problems:
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, dpi=dpi, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or None)
+        problems = figure_problems(fig, laid_out=True)
+    finally:
         plt.close(fig)
+    if problems:
         raise ValueError(f"figure {path}: " + "; ".join(problems))
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    Path(path).write_bytes(buffer.getvalue())

@@ -28,6 +28,16 @@ def test_a_labelled_constrained_figure_has_no_problems(tmp_path):
     assert (tmp_path / "ok.png").stat().st_size > 0
 
 
+def test_the_file_written_is_what_savefig_writes(tmp_path):
+    """save_figure renders once into memory and writes those bytes: the same file as matplotlib's own
+    savefig of the same figure (same dpi, tight bounding box)."""
+    save_figure(_good(), tmp_path / "checked.png", dpi=90)
+    fig = _good()
+    fig.savefig(tmp_path / "direct.png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    assert (tmp_path / "checked.png").read_bytes() == (tmp_path / "direct.png").read_bytes()
+
+
 def test_each_problem_is_named_and_the_figure_is_not_written(tmp_path):
     fig = plt.figure(figsize=(4, 4))
     a = fig.add_axes((0.1, 0.1, 0.6, 0.6))
