@@ -191,18 +191,19 @@ def test_set_validation_switch():
 
 
 def test_rate_gradients_at_zero_are_exact():
+    # each gradient compiled (jax.jit): op by op, the steady-state gradient alone takes ~6 s
     # two-level system, decay 1 (SM) and pumping g (SP): steady p_1 = g / (1 + g), dp_1/dg(0) = 1
     def steady_excited(g):
         return jnp.real(qb.steady_state(qb.liouvillian(H2, [SM, SP], rates=jnp.stack([1.0, g])))[1, 1])
 
-    np.testing.assert_allclose(jax.grad(steady_excited)(0.0), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(jax.grad(steady_excited))(0.0), 1.0, rtol=1e-12)
 
     # decay at rate g from |1>: p_1(t) = exp(-g t), dp_1(1)/dg(0) = -1
     def evolved_excited(g):
         L = qb.liouvillian(H2, [SM], rates=g[None])
         return jnp.real(qb.evolve(L, np.diag([0.0, 1.0]), jnp.array([0.0, 1.0]))[-1, 1, 1])
 
-    np.testing.assert_allclose(jax.grad(evolved_excited)(jnp.asarray(0.0)), -1.0, rtol=1e-7)
+    np.testing.assert_allclose(jax.jit(jax.grad(evolved_excited))(jnp.asarray(0.0)), -1.0, rtol=1e-7)
 
     # emission current j1 = 1 * p_1 = g / (1 + g) counting SM jumps: dj1/dg(0) = 1
     def current(g):
@@ -210,19 +211,20 @@ def test_rate_gradients_at_zero_are_exact():
         jump = qb.sprepost(SM, SM.T)
         return qb.cumulants(lambda lam: L + jnp.expm1(lam) * jump, order=1)[0]
 
-    np.testing.assert_allclose(jax.grad(current)(0.0), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(jax.grad(current))(0.0), 1.0, rtol=1e-12)
     # with the rate folded into sqrt(g) A, the same derivative is NaN: the reason rates= exists
     folded = lambda g: jnp.real(qb.steady_state(qb.liouvillian(H2, [SM, jnp.sqrt(g) * SP]))[1, 1])
-    assert np.isnan(jax.grad(folded)(0.0))
+    assert np.isnan(jax.jit(jax.grad(folded))(0.0))
 
 
 def test_concurrence_gradient_is_finite_at_pure_and_degenerate_states():
     bell = np.outer([1, 0, 0, 1], [1, 0, 0, 1]) / 2.0
     werner = lambda p: qb.concurrence(p * bell + (1 - p) * np.eye(4) / 4)  # C = (3p - 1)/2 for p > 1/3
     np.testing.assert_allclose(werner(0.7), 0.55, atol=1e-14)
-    np.testing.assert_allclose(jax.grad(werner)(0.7), 1.5, rtol=1e-9)  # degenerate spectrum
-    np.testing.assert_allclose(jax.grad(werner)(1.0), 1.5, rtol=1e-5)  # pure: the left derivative
-    g = jax.grad(lambda r: qb.concurrence(r))(jnp.asarray(bell, dtype=complex))
+    dwerner = jax.jit(jax.grad(werner))  # compiled once (op by op each call takes seconds)
+    np.testing.assert_allclose(dwerner(0.7), 1.5, rtol=1e-9)  # degenerate spectrum
+    np.testing.assert_allclose(dwerner(1.0), 1.5, rtol=1e-5)  # pure: the left derivative
+    g = jax.jit(jax.grad(lambda r: qb.concurrence(r)))(jnp.asarray(bell, dtype=complex))
     assert np.all(np.isfinite(g))
     # a random full-rank state: the gradient matches central finite differences
     rng = np.random.default_rng(3)
@@ -233,6 +235,7 @@ def test_concurrence_gradient_is_finite_at_pure_and_degenerate_states():
     X = X + X.conj().T
     X -= np.trace(X) / 4 * np.eye(4)
     h = 1e-6
-    fd = (qb.concurrence(rho + h * X) - qb.concurrence(rho - h * X)) / (2 * h)
-    ad = jax.jvp(qb.concurrence, (jnp.asarray(rho),), (jnp.asarray(X),))[1]
+    conc = jax.jit(qb.concurrence)
+    fd = (conc(rho + h * X) - conc(rho - h * X)) / (2 * h)
+    ad = jax.jit(lambda r, x: jax.jvp(qb.concurrence, (r,), (x,))[1])(jnp.asarray(rho), jnp.asarray(X))
     np.testing.assert_allclose(ad, fd, rtol=1e-5, atol=1e-9)
